@@ -1,0 +1,104 @@
+"""Building blocks the harmonizers share: reading raw layouts, numbers, codes and the final schema.
+
+Each helper raises SourceError naming the file, sheet, row and column of what it cannot read, so
+a harmonizer states what its source looks like and gets precise errors for free.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from ercan import schema
+from ercan.errors import SourceError, did_you_mean
+from ercan.units import convert
+
+
+def read_csv(raw, **kwargs) -> pd.DataFrame:
+    """A raw CSV as strings (numbers are parsed explicitly, with row/column in any error)."""
+    try:
+        with raw.open() as f:
+            return pd.read_csv(f, dtype=str, keep_default_na=False, encoding="utf-8-sig", **kwargs)
+    except UnicodeDecodeError as e:
+        raise SourceError(
+            f"is not UTF-8 text (byte {e.start})", file=raw.name, hint="Re-save the file as UTF-8 and ingest it again."
+        ) from None
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as e:
+        raise SourceError(f"cannot be read as CSV: {e}", file=raw.name) from None
+
+
+def require_columns(df: pd.DataFrame, required: Iterable[str], *, file: str, sheet: str | None = None) -> None:
+    columns = [str(c) for c in df.columns]
+    for column in required:
+        if column not in columns:
+            raise SourceError(
+                f"expected column {column!r} is missing{did_you_mean(column, columns)}",
+                file=file,
+                sheet=sheet,
+                row=1,
+                hint="The source layout changed: fix the file or update the harmonizer's column mapping.",
+            )
+
+
+_NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
+
+
+def parse_numbers(
+    cells: pd.Series, *, file: str, column: str, first_row: int = 2, sheet: str | None = None
+) -> pd.Series:
+    """Strings to float64: empty cells are missing; anything else that is not a plain number is an
+    error naming the row (1-based, as a spreadsheet shows it) and column."""
+    text = cells.astype("string").str.strip()
+    empty = text.isna() | (text == "")
+    bad = ~empty & ~text.str.match(_NUMBER).fillna(False)
+    if bad.any():
+        position = int(np.flatnonzero(bad.to_numpy())[0])
+        raise SourceError(
+            f"{text.iloc[position]!r} is not a number",
+            file=file,
+            sheet=sheet,
+            row=first_row + position,
+            column=column,
+            hint="Fix the cell (plain digits, '.' as decimal separator) or leave it empty if unknown.",
+        )
+    return pd.to_numeric(text.where(~empty), errors="raise").astype("float64")
+
+
+def to_unit(values: pd.Series, from_unit: str, to_unit: str, *, file: str) -> pd.Series:
+    try:
+        return pd.Series(convert(values.to_numpy(), from_unit, to_unit), index=values.index)
+    except SourceError as e:
+        raise e.located(file=file) from None
+
+
+def map_codes(values: pd.Series, mapping: Mapping[str, str], *, what: str, file: str, column: str, first_row: int = 2):
+    """Map source codes or names through a reviewed table; an unmapped value is an error."""
+    mapped = values.map(mapping)
+    missing = mapped.isna() & values.notna()
+    if missing.any():
+        position = int(np.flatnonzero(missing.to_numpy())[0])
+        value = values.iloc[position]
+        raise SourceError(
+            f"unknown {what} {value!r}{did_you_mean(value, mapping)}",
+            file=file,
+            row=first_row + position,
+            column=column,
+            hint=f"Add it to the harmonizer's {what} mapping after checking what it is.",
+        )
+    return mapped
+
+
+def finish(df: pd.DataFrame, source_id: str) -> pa.Table:
+    """Rows in the common schema: every registry column present, in order, with its type."""
+    df = df.copy()
+    df["source"] = source_id
+    for column in schema.OBSERVATION_COLUMNS:
+        if column not in df:
+            df[column] = None
+    df = df[list(schema.OBSERVATION_COLUMNS)]
+    df = df[df["value"].notna()].reset_index(drop=True)
+    return pa.Table.from_pandas(df, schema=schema.arrow_schema(), preserve_index=False, safe=True)

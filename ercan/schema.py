@@ -1,0 +1,176 @@
+"""The common schema as one field registry.
+
+Every column ercan publishes is described here once: its Arrow type, unit, meaning and allowed
+values. The Parquet schemas, the schema expectations in `expectations/` and the data dictionary
+in `docs/data_dictionary.md` are all generated from this registry, so they cannot drift apart.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pyarrow as pa
+
+AREA_LEVELS = ("site", "subnational", "national", "regional", "global")
+LAND_CATEGORIES = (
+    "forest_land",
+    "cropland",
+    "grassland",
+    "wetlands",
+    "settlements",
+    "other_land",
+    "all",
+)
+# The controlled vocabulary of variables, each with the one canonical unit its values are in.
+VARIABLE_UNITS: dict[str, str] = {
+    "area": "ha",
+    "tree_cover_extent": "ha",
+    "carbon_density": "t C/ha",
+    "carbon_stock": "t C",
+    "carbon_stock_change": "t C/yr",
+    "net_emissions": "t CO2e/yr",
+    "gross_emissions": "t CO2e/yr",
+    "growing_stock": "m3",
+    "tree_cover_loss": "ha/yr",
+    "afforestation": "ha/yr",
+    "restoration_area": "ha",
+    "degraded_area": "ha",
+    "gpp": "g C/m2/d",
+    "nee": "g C/m2/d",
+}
+VARIABLES = tuple(VARIABLE_UNITS)
+POOLS = ("agb", "bgb", "dead_wood", "litter", "soil", "biomass", "total")
+CANONICAL_UNITS = tuple(dict.fromkeys(VARIABLE_UNITS.values()))
+FLAGS = ("reported", "estimated", "gap_filled", "interpolated", "derived", "imputed")
+
+
+@dataclass(frozen=True)
+class Field:
+    name: str
+    type: pa.DataType
+    description: str
+    unit: str | None = None
+    allowed: tuple[str, ...] | None = None
+    nullable: bool = True
+    min_value: float | None = None
+    max_value: float | None = None
+
+
+def _f(name, type_, description, **kw) -> Field:
+    return Field(name=name, type=type_, description=description, **kw)
+
+
+FIELDS: dict[str, Field] = {
+    f.name: f
+    for f in [
+        _f("source", pa.string(), "Source id (a harmonizer in `harmonizers/`).", nullable=False),
+        _f("snapshot", pa.string(), "SHA-256 of the raw file the value was read from.", nullable=False),
+        _f(
+            "area_code",
+            pa.string(),
+            "ISO 3166-1 alpha-3 (countries), ISO 3166-2 (subnational units), a site id, "
+            "`M49:NNN` (UN M49 regions), `FRA:<name>` (FRA 2020 regions) or `WORLD`.",
+            nullable=False,
+        ),
+        _f("area_level", pa.string(), "Scale of the area.", allowed=AREA_LEVELS, nullable=False),
+        _f("parent_code", pa.string(), "The enclosing area (province → country → region → WORLD)."),
+        _f("year", pa.int32(), "Reference year.", nullable=False, min_value=1850, max_value=2100),
+        _f("year_start", pa.int32(), "First year of the period, where the value is a rate over a period."),
+        _f("year_end", pa.int32(), "Last year of the period, where the value is a rate over a period."),
+        _f("land_category", pa.string(), "IPCC land category, or `all`.", allowed=LAND_CATEGORIES, nullable=False),
+        _f(
+            "category",
+            pa.string(),
+            "The source's own inventory category, prefixed by its code system "
+            "(e.g. `IPCC1996:5.A`), where the value is one.",
+        ),
+        _f("variable", pa.string(), "What is measured (controlled vocabulary).", allowed=VARIABLES, nullable=False),
+        _f("pool", pa.string(), "Carbon pool, where the variable has one.", allowed=POOLS),
+        _f("value", pa.float64(), "The value, in `unit`.", nullable=False),
+        _f("unit", pa.string(), "Canonical unit of `value`.", allowed=CANONICAL_UNITS, nullable=False),
+        _f(
+            "uncertainty",
+            pa.float64(),
+            "95% interval half-width as a fraction of the value, where known.",
+            min_value=0.0,
+        ),
+        _f("flag", pa.string(), "How the value came about.", allowed=FLAGS, nullable=False),
+    ]
+}
+
+OBSERVATION_COLUMNS: tuple[str, ...] = tuple(FIELDS)
+
+# Columns that identify one observation; a source may not report two values for the same key.
+OBSERVATION_KEY = (
+    "source",
+    "area_code",
+    "year",
+    "year_start",
+    "year_end",
+    "land_category",
+    "category",
+    "variable",
+    "pool",
+)
+
+# Columns of derived products beyond the observation fields.
+PRODUCT_FIELDS: dict[str, Field] = {
+    f.name: f
+    for f in [
+        _f("members_total", pa.int32(), "Members (countries, provinces) the aggregate has."),
+        _f("members_reporting", pa.int32(), "Members that reported the value."),
+        _f(
+            "coverage_share",
+            pa.float64(),
+            "Share (0-1) of the aggregate's forest area covered by the reporting members.",
+            min_value=0.0,
+            max_value=1.0,
+        ),
+        _f(
+            "coverage",
+            pa.string(),
+            "`complete` when every member reported, else `partial`.",
+            allowed=("complete", "partial"),
+        ),
+        _f("reported_value", pa.float64(), "The aggregate as the source reported it."),
+        _f("bottom_up_value", pa.float64(), "The sum of the aggregate's members as computed by ercan."),
+        _f("difference", pa.float64(), "bottom_up_value − reported_value."),
+        _f("relative_difference", pa.float64(), "difference / reported_value."),
+        _f("tolerance", pa.float64(), "The relative tolerance the comparison is judged against."),
+        _f("within_tolerance", pa.bool_(), "Whether |relative_difference| ≤ tolerance."),
+    ]
+}
+
+ALL_FIELDS: dict[str, Field] = {**FIELDS, **PRODUCT_FIELDS}
+
+
+def arrow_schema(columns: tuple[str, ...] = OBSERVATION_COLUMNS) -> pa.Schema:
+    """The Arrow schema of a table with these registry columns, in this order."""
+    return pa.schema(
+        [pa.field(ALL_FIELDS[c].name, ALL_FIELDS[c].type, nullable=ALL_FIELDS[c].nullable) for c in columns]
+    )
+
+
+def render_data_dictionary() -> str:
+    """The Markdown data dictionary, generated from the registry (docs/data_dictionary.md)."""
+    lines = [
+        "# Data dictionary",
+        "",
+        "Generated from `ercan/schema.py` by `ercan dictionary`; do not edit by hand.",
+        "",
+    ]
+    for title, fields in (("Observation fields (the common schema)", FIELDS), ("Product fields", PRODUCT_FIELDS)):
+        lines += [f"## {title}", "", "| column | type | required | allowed values / range | description |", "|---|---|---|---|---|"]
+        for f in fields.values():
+            if f.allowed:
+                allowed = ", ".join(f"`{a}`" for a in f.allowed)
+            elif f.min_value is not None or f.max_value is not None:
+                allowed = f"{'' if f.min_value is None else f.min_value} … {'' if f.max_value is None else f.max_value}"
+            else:
+                allowed = ""
+            lines.append(f"| `{f.name}` | {f.type} | {'yes' if not f.nullable else ''} | {allowed} | {f.description} |")
+        lines.append("")
+    lines += ["## Variables and their units", "", "| variable | unit |", "|---|---|"]
+    lines += [f"| `{variable}` | `{unit}` |" for variable, unit in VARIABLE_UNITS.items()]
+    lines += ["", "## Observation key", "", "One value per " + ", ".join(f"`{c}`" for c in OBSERVATION_KEY) + ".", ""]
+    return "\n".join(lines)

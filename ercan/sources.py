@@ -1,0 +1,95 @@
+"""The source registry: every module in `harmonizers/` that declares a SOURCE is a source.
+
+Adding a source is adding one file there (plus its suite in `expectations/` and its sample data);
+nothing else in the codebase lists sources.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import inspect
+import pkgutil
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field
+
+import ercan.harmonizers
+from ercan.errors import ConfigError, did_you_mean
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+SAMPLE_DATA = PROJECT_ROOT / "sample_data"
+EXPECTATIONS = PROJECT_ROOT / "expectations"
+
+
+class Source(BaseModel):
+    """What a harmonizer declares about its source: provenance and where its raw files land."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    title: str
+    publisher: str
+    license: str
+    citation: str
+    # role -> file under sample_data/ that the nightly run ingests for that role
+    inputs: dict[str, str]
+
+
+@dataclass(frozen=True)
+class RawFile:
+    """A snapshot of one raw file as a harmonizer sees it."""
+
+    role: str
+    name: str
+    sha256: str
+    opener: Callable[[], object]
+
+    def open(self):
+        return self.opener()
+
+
+@dataclass(frozen=True)
+class Harmonizer:
+    source: Source
+    harmonize: Callable[[Mapping[str, RawFile]], pd.DataFrame]
+    module_file: Path
+
+    @property
+    def code_sha256(self) -> str:
+        """Changes whenever the harmonizer's file or a crosswalk it may read changes."""
+        digest = hashlib.sha256(self.module_file.read_bytes())
+        for crosswalk in sorted((PROJECT_ROOT / "harmonizers" / "crosswalks").glob("*")):
+            digest.update(crosswalk.read_bytes())
+        return digest.hexdigest()
+
+    @property
+    def suite_path(self) -> Path:
+        return EXPECTATIONS / f"{self.source.id}.json"
+
+
+@cache
+def registry() -> dict[str, Harmonizer]:
+    found: dict[str, Harmonizer] = {}
+    for module_info in pkgutil.iter_modules(ercan.harmonizers.__path__):
+        module = importlib.import_module(f"ercan.harmonizers.{module_info.name}")
+        source = getattr(module, "SOURCE", None)
+        if source is None:
+            continue
+        if source.id in found:
+            raise ConfigError(f"source id {source.id!r} is declared twice (harmonizers/{module_info.name}.py)")
+        found[source.id] = Harmonizer(source, module.harmonize, Path(inspect.getfile(module)))
+    return dict(sorted(found.items()))
+
+
+def get(source_id: str) -> Harmonizer:
+    sources = registry()
+    if source_id not in sources:
+        raise ConfigError(
+            f"unknown source {source_id!r}{did_you_mean(source_id, sources)}; `ercan sources` lists them"
+        )
+    return sources[source_id]

@@ -1,0 +1,102 @@
+"""The storage root on fsspec: a local folder or an s3:// prefix, the same code for both.
+
+Layout under the root:
+  snapshots/<source>/<sha256>/<file>     raw files, content-addressed, never edited (+ meta.json)
+  state/sources/<source>.json            each source's current snapshots, status and quarantine reason
+  staging/<source>/<key>.parquet         harmonized rows that passed the source's gate (the cache)
+  products/<product>/<version>/          immutable published versions, manifest.json written last
+  catalog.yaml                           the intake 2 catalog
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import uuid
+from pathlib import Path, PurePosixPath
+
+import fsspec
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from ercan.errors import ConfigError
+
+DEFAULT_ROOT = "./ercan-data"
+
+
+def resolve_root(cli_value: str | None = None) -> str:
+    """--storage, else $ERCAN_STORAGE, else ./ercan-data (local paths made absolute)."""
+    url = cli_value or os.environ.get("ERCAN_STORAGE") or DEFAULT_ROOT
+    if "://" not in url:
+        return str(Path(url).expanduser().resolve())
+    if not url.startswith(("s3://", "file://", "memory://")):
+        raise ConfigError(f"storage {url!r} is not supported: use a local path or s3://bucket/prefix")
+    return url.rstrip("/")
+
+
+class Storage:
+    def __init__(self, url: str):
+        self.url = url
+        self.fs, self.root = fsspec.core.url_to_fs(url)
+        self.protocol = self.fs.protocol if isinstance(self.fs.protocol, str) else self.fs.protocol[0]
+        self.is_local = self.protocol in ("file", "local")
+
+    def path(self, *parts: str) -> str:
+        """The fs path of `parts` under the root; parts may not climb out of it."""
+        rel = PurePosixPath(*parts)
+        if rel.is_absolute() or ".." in rel.parts:
+            raise ConfigError(f"path {str(rel)!r} would leave the storage root")
+        return f"{self.root}/{rel}" if parts else self.root
+
+    def url_of(self, *parts: str) -> str:
+        """The full URL (with protocol) of `parts`, for readers outside this process."""
+        p = self.path(*parts)
+        return p if self.is_local else f"{self.protocol}://{p}"
+
+    def exists(self, *parts: str) -> bool:
+        return self.fs.exists(self.path(*parts))
+
+    def read_bytes(self, *parts: str) -> bytes:
+        return self.fs.cat_file(self.path(*parts))
+
+    def write_bytes(self, data: bytes, *parts: str) -> None:
+        """Readers see the old bytes or the new ones, never a part (local: temp file + rename;
+        S3: a PUT is atomic)."""
+        target = self.path(*parts)
+        self.fs.makedirs(str(PurePosixPath(target).parent), exist_ok=True)
+        if self.is_local:
+            tmp = f"{target}.tmp-{uuid.uuid4().hex}"
+            self.fs.pipe_file(tmp, data)
+            os.replace(tmp, target)
+        else:
+            self.fs.pipe_file(target, data)
+
+    def read_json(self, *parts: str, default=None):
+        if not self.exists(*parts):
+            return default
+        return json.loads(self.read_bytes(*parts))
+
+    def write_json(self, obj, *parts: str) -> None:
+        self.write_bytes(json.dumps(obj, indent=2, sort_keys=True, default=str).encode(), *parts)
+
+    def listdir(self, *parts: str) -> list[str]:
+        """Names (not paths) directly under `parts`; empty if it does not exist."""
+        if not self.exists(*parts):
+            return []
+        return sorted(PurePosixPath(p).name for p in self.fs.ls(self.path(*parts), detail=False))
+
+    def write_parquet(self, table: pa.Table, *parts: str) -> bytes:
+        buffer = io.BytesIO()
+        pq.write_table(table, buffer, compression="zstd")
+        data = buffer.getvalue()
+        self.write_bytes(data, *parts)
+        return data
+
+    def read_parquet(self, *parts: str) -> pa.Table:
+        with self.fs.open(self.path(*parts), "rb") as f:
+            return pq.read_table(f)
+
+    def remove(self, *parts: str) -> None:
+        if self.exists(*parts):
+            self.fs.rm(self.path(*parts), recursive=True)

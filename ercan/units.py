@@ -1,0 +1,73 @@
+"""Unit conversion through pint: source unit text in, canonical unit (schema.CANONICAL_UNITS) out."""
+
+from __future__ import annotations
+
+import unicodedata
+from functools import cache
+from pathlib import Path
+
+import numpy as np
+import pint
+
+from ercan.errors import SourceError, did_you_mean
+
+# How unit text is written in sources and in the schema, as pint expressions. Text not listed
+# here is handed to pint as it is (so "kha" or "百公顷" work without an entry).
+_SPELLINGS = {
+    "ha": "hectare",
+    "1000 ha": "1000 * hectare",
+    "ha/yr": "hectare / year",
+    "1000 ha/yr": "1000 * hectare / year",
+    "m3": "meter ** 3",
+    "million m3": "1e6 * meter ** 3",
+    "t C": "tonne * carbon",
+    "t C/ha": "tonne * carbon / hectare",
+    "Mg C/ha": "megagram * carbon / hectare",
+    "g C/m2/d": "gram * carbon / meter ** 2 / day",
+    "t CO2e": "tonne * co2e",
+    "t CO2e/yr": "tonne * co2e / year",
+    "Mg CO2e": "megagram * co2e",
+    "Mg CO2e/yr": "megagram * co2e / year",
+    "Gg CO2e": "gigagram * co2e",
+    "Gg CO2e/yr": "gigagram * co2e / year",
+}
+
+
+@cache
+def registry() -> pint.UnitRegistry:
+    ureg = pint.UnitRegistry()
+    ureg.load_definitions(str(Path(__file__).with_name("units.txt")))
+    return ureg
+
+
+def normalise(text: str) -> str:
+    """NFKC folds subscripts (CO₂ → CO2); 'CO2 equivalent' is written 'CO2e'."""
+    text = " ".join(unicodedata.normalize("NFKC", text).split())
+    return text.replace("CO2 equivalent", "CO2e")
+
+
+@cache
+def factor(from_unit: str, to_unit: str) -> float:
+    """Multiply values in `from_unit` by this to get `to_unit`; raises SourceError if impossible."""
+    ureg = registry()
+    quantities = []
+    for text in (from_unit, to_unit):
+        expression = _SPELLINGS.get(normalise(text), normalise(text))
+        try:
+            quantities.append(ureg.parse_expression(expression))
+        except (pint.errors.UndefinedUnitError, pint.errors.DefinitionSyntaxError, AttributeError, TypeError, ValueError):
+            raise SourceError(
+                f"unknown unit {text!r}{did_you_mean(normalise(text), _SPELLINGS)}",
+                hint="Declare the unit in the harmonizer with a spelling listed in ercan/units.py or defined in ercan/units.txt.",
+            ) from None
+    try:
+        return float(quantities[0].to(quantities[1].units).magnitude / quantities[1].magnitude)
+    except pint.errors.DimensionalityError:
+        raise SourceError(
+            f"unit {from_unit!r} cannot be converted to {to_unit!r} (different dimensions)",
+            hint="Check the unit the harmonizer declares for this variable.",
+        ) from None
+
+
+def convert(values: np.ndarray, from_unit: str, to_unit: str) -> np.ndarray:
+    return np.asarray(values, dtype="float64") * factor(from_unit, to_unit)
