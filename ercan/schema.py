@@ -39,6 +39,13 @@ VARIABLE_UNITS: dict[str, str] = {
     "nee": "g C/m2/d",
 }
 VARIABLES = tuple(VARIABLE_UNITS)
+
+
+def is_additive(variable: str) -> bool:
+    """Whether members' values add up to their aggregate's (areas, stocks, flows: yes; densities
+    and per-area rates: no, they are weighted by area instead)."""
+    unit = VARIABLE_UNITS[variable]
+    return "/ha" not in unit and "/m2" not in unit
 POOLS = ("agb", "bgb", "dead_wood", "litter", "soil", "biomass", "total")
 CANONICAL_UNITS = tuple(dict.fromkeys(VARIABLE_UNITS.values()))
 FLAGS = ("reported", "estimated", "gap_filled", "interpolated", "derived", "imputed")
@@ -138,6 +145,16 @@ PRODUCT_FIELDS: dict[str, Field] = {
         _f("relative_difference", pa.float64(), "difference / reported_value."),
         _f("tolerance", pa.float64(), "The relative tolerance the comparison is judged against."),
         _f("within_tolerance", pa.bool_(), "Whether |relative_difference| ≤ tolerance."),
+        _f("subject", pa.string(), "What a quality gate checked: a source id or a product name."),
+        _f("suite", pa.string(), "The expectation suite (a file in `expectations/`)."),
+        _f("expectation", pa.string(), "The GX expectation type."),
+        _f("column_name", pa.string(), "The column(s) the expectation is about."),
+        _f("severity", pa.string(), "`critical` quarantines the subject; `warning` only reports.",
+           allowed=("critical", "warning", "info")),
+        _f("success", pa.bool_(), "Whether the expectation held."),
+        _f("element_count", pa.int64(), "Rows checked."),
+        _f("unexpected_count", pa.int64(), "Rows that broke the expectation."),
+        _f("unexpected_examples", pa.string(), "Up to five offending values (JSON)."),
     ]
 }
 

@@ -1,0 +1,1 @@
+"""Cross-scale carbon accounting: plain Python on pandas frames, testable without Prefect."""
