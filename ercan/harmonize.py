@@ -6,6 +6,8 @@ a harmonizer states what its source looks like and gets precise errors for free.
 
 from __future__ import annotations
 
+import csv
+import io
 import re
 from collections.abc import Iterable, Mapping
 
@@ -20,15 +22,44 @@ from ercan.units import convert
 
 def read_csv(raw, **kwargs) -> pd.DataFrame:
     """A raw CSV as strings (numbers are parsed explicitly, with row/column in any error)."""
+    _check_field_counts(raw)
     try:
         with raw.open() as f:
-            return pd.read_csv(f, dtype=str, keep_default_na=False, encoding="utf-8-sig", **kwargs)
+            return pd.read_csv(f, dtype=str, keep_default_na=False, encoding="utf-8-sig", index_col=False, **kwargs)
     except UnicodeDecodeError as e:
         raise SourceError(
             f"is not UTF-8 text (byte {e.start})", file=raw.name, hint="Re-save the file as UTF-8 and ingest it again."
         ) from None
     except (pd.errors.ParserError, pd.errors.EmptyDataError) as e:
         raise SourceError(f"cannot be read as CSV: {e}", file=raw.name) from None
+
+
+def _check_field_counts(raw) -> None:
+    """Every record has as many fields as the header, one record a line, no blank line inside.
+    pandas would silently pad a short record, drop the surplus of a long one, or (a long first
+    record) shift every column by one; a skipped blank line would shift the row numbers of errors."""
+    with raw.open() as f:
+        reader = csv.reader(io.TextIOWrapper(f, encoding="utf-8-sig", newline=""))
+        try:
+            width, blank = len(next(reader, [])), None
+            for record in reader:
+                if not record:
+                    blank = blank or reader.line_num
+                    continue
+                if len(record) != width:
+                    problem, row = f"has {len(record)} fields but the header has {width}", reader.line_num
+                elif blank:
+                    problem, row = "is blank", blank
+                else:
+                    continue
+                raise SourceError(
+                    problem,
+                    file=raw.name,
+                    row=row,
+                    hint="Fix the line: quote a cell that has a ',', restore a missing field, drop a blank line.",
+                )
+        except (UnicodeDecodeError, csv.Error):
+            return  # read_csv reports these with its own message
 
 
 def require_columns(df: pd.DataFrame, required: Iterable[str], *, file: str, sheet: str | None = None) -> None:

@@ -10,6 +10,7 @@ expectation carries GX's own `severity`: a failed `critical` one quarantines the
 from __future__ import annotations
 
 import json
+import threading
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -117,8 +118,7 @@ class Report:
             {**o.__dict__, "unexpected_examples": json.dumps(o.unexpected_examples, default=str, ensure_ascii=False)}
             for o in self.outcomes
         ]
-        frame = pd.DataFrame(rows)
-        return frame.drop(columns=["unexpected_rows"]) if not frame.empty else frame
+        return pd.DataFrame(rows).drop(columns=["unexpected_rows"]).rename(columns={"column": "column_name"})
 
 
 @cache
@@ -131,8 +131,17 @@ def _context():
     return context
 
 
+# One ephemeral GX context serves the whole process; it is not safe to use from two threads.
+_GX_LOCK = threading.Lock()
+
+
 def validate(df: pd.DataFrame, suites: list[dict], name: str) -> Report:
     """Evaluate the suites on `df` with GX and collect every expectation's outcome."""
+    with _GX_LOCK:
+        return _validate(df, suites, name)
+
+
+def _validate(df: pd.DataFrame, suites: list[dict], name: str) -> Report:
     import great_expectations as gx
 
     context = _context()

@@ -36,7 +36,7 @@ def reconcile(observations: pd.DataFrame, hierarchy: Hierarchy, tolerance: float
     merged = reported.merge(
         computed[_KEY + ["value", "members_total", "members_reporting", "coverage"]],
         on=_KEY,
-        how="left",
+        how="inner",  # an aggregate with no members in the same source has nothing to reconcile
         suffixes=("_reported", "_bottom_up"),
     )
     merged = merged.rename(columns={"value_reported": "reported_value", "value_bottom_up": "bottom_up_value"})

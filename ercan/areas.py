@@ -1,0 +1,70 @@
+"""Area codes: country names → ISO 3166-1 alpha-3 through country_converter, with a reviewed
+override file (`harmonizers/crosswalks/country_names.csv`) for the names it misses or gets wrong."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from functools import cache
+
+import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field
+
+from ercan.sources import PROJECT_ROOT
+
+OVERRIDES_FILE = PROJECT_ROOT / "harmonizers" / "crosswalks" / "country_names.csv"
+_NOT_FOUND = "not found"
+_ISO3 = re.compile(r"^[A-Z]{3}$")
+
+
+class CountryName(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str
+    iso3: str = Field(pattern=r"^[A-Z]{3}$")
+    note: str
+
+
+@cache
+def overrides() -> dict[str, str]:
+    rows = pd.read_csv(OVERRIDES_FILE, dtype=str, keep_default_na=False).to_dict("records")
+    return {row["name"]: CountryName(**row).iso3 for row in rows}
+
+
+def iso3_for_names(names: Iterable[str]) -> dict[str, str]:
+    """{name: ISO3} for these names: the reviewed overrides first, then country_converter.
+    Names neither knows are absent (harmonize.map_codes then reports them with the closest name)."""
+    known = overrides()
+    unique = sorted({n for n in names if isinstance(n, str)} - set(known))
+    # src="regex": a 3-letter name is not taken for an ISO3 code. coco's not_found=None returns the
+    # name itself, so a sentinel marks misses.
+    found = _country_converter().convert(unique, src="regex", to="ISO3", not_found=_NOT_FOUND) if unique else []
+    found = [found] if isinstance(found, str) else found
+    codes = {name: code for name, code in zip(unique, found) if isinstance(code, str) and _ISO3.match(code)}
+    return {**codes, **known}
+
+
+@cache
+def _country_converter():
+    """country_converter's converter. coco 1.3.2 cannot build its default one under pandas 3 (its
+    table loader turns Namibia's ISO2 'NA' into a missing value and re.compile fails on it), so
+    then the same table is loaded as coco does, but keeping 'NA' a string."""
+    import country_converter as coco
+    from country_converter import country_converter as cc_module
+
+    try:
+        return coco.CountryConverter()
+    except TypeError:
+        strings = ("name_short", "name_official", "regex", "ISO2", "ISO3", "continent", "UNregion")
+        strings += ("EXIO1", "EXIO2", "EXIO3", "WIOD")
+        integers = ("ISOnumeric", "UNcode", "FAOcode", "GBDcode", "EURO", "UN", "UNmember", "obsolete", "GEOnumeric")
+        table = pd.read_csv(
+            cc_module.COUNTRY_DATA_FILE,
+            sep="\t",
+            encoding="utf-8",
+            converters=dict.fromkeys(strings, str),
+            keep_default_na=False,
+            na_values=cc_module.STR_NA_VALUES - {"NA"},
+        )
+        table = table.astype({c: "Int64" for c in table.columns if c in integers})
+        return coco.CountryConverter(country_data=table)
