@@ -81,14 +81,15 @@ def gate(storage: Storage, harmonizer: Harmonizer, *, force: bool = False, inges
     try:
         table = harmonizer.harmonize(files)
     except SourceError as e:
-        return _quarantine(storage, source_id, key, str(e.located(source=source_id)), shas, None)
+        reason = str(e.located(source=source_id))
+        return _quarantine(storage, source_id, key, reason, shas, _unreadable(storage, source_id, key, reason))
     except Exception as e:  # a layout the harmonizer did not foresee must not stop the other sources
         names = ", ".join(repr(f.name) for f in files.values())
         reason = (
             f"source {source_id!r}, file(s) {names}: the harmonizer failed with {type(e).__name__}: {e}. "
             "The input probably changed shape; compare it with the sample in sample_data/ and fix the file or the harmonizer."
         )
-        return _quarantine(storage, source_id, key, reason, shas, None)
+        return _quarantine(storage, source_id, key, reason, shas, _unreadable(storage, source_id, key, reason))
     report = validate(table.to_pandas(), [load_suite(SCHEMA_SUITE), load_suite(harmonizer.suite_path)], source_id)
     quality = pa.Table.from_pandas(report.to_frame().assign(subject=source_id), preserve_index=False)
     storage.write_parquet(quality, "staging", source_id, f"{key}.quality.parquet")
@@ -105,6 +106,17 @@ def gate(storage: Storage, harmonizer: Harmonizer, *, force: bool = False, inges
             accepted={"key": key, "rows": table.num_rows, "snapshots": shas, "at": _now()},
         )
     return GateOutcome(source_id, "accepted", None, table.num_rows, False, shas)
+
+
+def _unreadable(storage: Storage, source_id: str, key: str, reason: str) -> str:
+    """A harmonize failure as a row of `quality`, so the product tells why the source is out."""
+    row = {
+        "subject": source_id, "suite": "harmonize", "expectation": "input_is_readable", "column_name": None,
+        "severity": "critical", "success": False, "element_count": 0, "unexpected_count": 1,
+        "unexpected_examples": json.dumps([reason], ensure_ascii=False),
+    }
+    storage.write_parquet(pa.Table.from_pylist([row]), "staging", source_id, f"{key}.quality.parquet")
+    return key
 
 
 def _quarantine(storage, source_id, key, reason, shas, quality_key) -> GateOutcome:

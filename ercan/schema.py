@@ -168,6 +168,12 @@ def arrow_schema(columns: tuple[str, ...] = OBSERVATION_COLUMNS) -> pa.Schema:
     )
 
 
+def conform(frame):
+    """Observation rows with exactly the registry's columns and types (via Arrow)."""
+    frame = frame.reindex(columns=list(OBSERVATION_COLUMNS))
+    return pa.Table.from_pandas(frame, schema=arrow_schema(), preserve_index=False).to_pandas()
+
+
 def render_data_dictionary() -> str:
     """The Markdown data dictionary, generated from the registry (docs/data_dictionary.md)."""
     lines = [

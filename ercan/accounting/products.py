@@ -8,6 +8,7 @@ from ercan.accounting.aggregate import bottom_up
 from ercan.accounting.hierarchy import Hierarchy
 from ercan.accounting.reconcile import reconcile
 from ercan.accounting.stocks import national_stocks
+from ercan.schema import conform
 
 STOCK_VARIABLES = ("area", "carbon_density", "carbon_stock")
 
@@ -29,6 +30,7 @@ def carbon_stocks(observations: pd.DataFrame, hierarchy: Hierarchy) -> pd.DataFr
 
 
 def build(observations: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    observations = conform(observations)
     hierarchy = Hierarchy(observations)
     return {
         "carbon_stocks": carbon_stocks(observations, hierarchy),

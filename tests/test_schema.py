@@ -1,0 +1,39 @@
+"""The field registry is the one source of the schema, the schema suite and the data dictionary."""
+
+import json
+
+import pyarrow as pa
+
+from ercan import schema
+from ercan.sources import PROJECT_ROOT
+from ercan.validation import SCHEMA_SUITE, render_schema_suite
+
+
+def test_data_dictionary_is_generated_from_the_registry_and_current():
+    checked_in = (PROJECT_ROOT / "docs" / "data_dictionary.md").read_text(encoding="utf-8")
+    assert checked_in == schema.render_data_dictionary(), "run `ercan generate`"
+    for field in schema.FIELDS:
+        assert f"`{field}`" in checked_in
+
+
+def test_schema_suite_is_generated_from_the_registry_and_current():
+    assert SCHEMA_SUITE.read_text(encoding="utf-8") == render_schema_suite(), "run `ercan generate`"
+    suite = json.loads(SCHEMA_SUITE.read_text(encoding="utf-8"))
+    in_sets = {e["kwargs"]["column"]: e["kwargs"]["value_set"] for e in suite["expectations"]
+               if e["type"] == "expect_column_values_to_be_in_set"}
+    assert in_sets["variable"] == list(schema.VARIABLES)
+    assert in_sets["area_level"] == ["site", "subnational", "national", "regional", "global"]
+
+
+def test_arrow_schema_follows_the_registry():
+    arrow = schema.arrow_schema()
+    assert arrow.names == list(schema.OBSERVATION_COLUMNS)
+    assert arrow.field("value").type == pa.float64()
+    assert arrow.field("year").type == pa.int32()
+    assert not arrow.field("area_code").nullable and arrow.field("pool").nullable
+
+
+def test_every_variable_has_one_canonical_unit_and_additivity_follows_it():
+    assert set(schema.VARIABLE_UNITS.values()) == set(schema.CANONICAL_UNITS)
+    assert schema.is_additive("area") and schema.is_additive("carbon_stock")
+    assert not schema.is_additive("carbon_density")

@@ -1,0 +1,40 @@
+"""The GX gates, evaluated for real on the shipped data and on corrupted copies of it."""
+
+import pandas as pd
+import pytest
+
+from conftest import harmonize_sample
+from ercan.sources import registry
+from ercan.validation import SCHEMA_SUITE, load_suite, validate
+
+
+def suites(source_id):
+    return [load_suite(SCHEMA_SUITE), load_suite(registry()[source_id].suite_path)]
+
+
+@pytest.mark.parametrize("source_id", sorted(registry()))
+def test_every_source_has_a_suite_and_its_real_data_passes(source_id):
+    report = validate(harmonize_sample(source_id), suites(source_id), source_id)
+    assert report.passed, report.reason()
+    assert len(report.outcomes) > 20
+
+
+def test_corrupted_copy_fails_naming_expectation_column_and_examples():
+    rows = harmonize_sample("fra2020")
+    corrupted = pd.concat([rows, rows.iloc[[0]]], ignore_index=True)  # a duplicated key
+    corrupted.loc[5, "value"] = -3.0  # a negative area
+    report = validate(corrupted, suites("fra2020"), "fra2020")
+    assert not report.passed
+    failed = {(o.expectation, o.column) for o in report.critical_failures}
+    assert ("expect_column_values_to_be_between", "value") in failed
+    assert any(e == "expect_compound_columns_to_be_unique" for e, _ in failed)
+    assert "-3.0" in report.reason() and "rows [6]" in report.reason()
+
+
+def test_warning_is_reported_but_does_not_fail_the_gate():
+    """Guinea-Bissau 1994 reports -1.12884e+07 Gg CO2e (-11.3 Gt): implausible, kept, flagged."""
+    report = validate(harmonize_sample("unfccc_non_annex_i"), suites("unfccc_non_annex_i"), "unfccc_non_annex_i")
+    warnings = [o for o in report.outcomes if not o.success and o.severity == "warning"]
+    assert report.passed
+    assert [o.column for o in warnings] == ["value"]
+    assert -11_288_400_000.0 in warnings[0].unexpected_examples
