@@ -51,6 +51,12 @@ def run(
     """
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     try:
+        from ercan.sources import get
+        from ercan.storage import resolve_root
+
+        for source_id in source or []:
+            get(source_id)  # a typo fails here, before Prefect starts a server
+        resolve_root(storage)
         from ercan.flows.nightly import nightly
 
         summary = nightly(sources=source or None, storage=storage, force=force)
