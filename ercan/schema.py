@@ -37,6 +37,15 @@ VARIABLE_UNITS: dict[str, str] = {
     "degraded_area": "ha",
     "gpp": "g C/m2/d",
     "nee": "g C/m2/d",
+    "reco": "g C/m2/d",
+    "natural_expansion": "ha/yr",
+    "deforestation": "ha/yr",
+    "restoration_commitment": "ha",
+    "forest_cover": "%",
+    "growing_stock_density": "m3/ha",
+    "biomass_density": "t dm/ha",
+    "land_use_emissions": "t C/yr",
+    "land_sink": "t C/yr",
 }
 VARIABLES = tuple(VARIABLE_UNITS)
 
@@ -45,7 +54,7 @@ def is_additive(variable: str) -> bool:
     """Whether members' values add up to their aggregate's (areas, stocks, flows: yes; densities
     and per-area rates: no, they are weighted by area instead)."""
     unit = VARIABLE_UNITS[variable]
-    return "/ha" not in unit and "/m2" not in unit
+    return "/ha" not in unit and "/m2" not in unit and unit != "%"
 POOLS = ("agb", "bgb", "dead_wood", "litter", "soil", "biomass", "total")
 CANONICAL_UNITS = tuple(dict.fromkeys(VARIABLE_UNITS.values()))
 FLAGS = ("reported", "estimated", "gap_filled", "interpolated", "derived", "imputed")

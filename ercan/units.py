@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from functools import cache
 from pathlib import Path
@@ -30,6 +31,10 @@ _SPELLINGS = {
     "Mg CO2e/yr": "megagram * co2e / year",
     "Gg CO2e": "gigagram * co2e",
     "Gg CO2e/yr": "gigagram * co2e / year",
+    "t C/yr": "tonne * carbon / year",
+    "%": "percent",
+    "m3/ha": "meter ** 3 / hectare",
+    "t dm/ha": "tonne * dry_matter / hectare",
 }
 
 
@@ -40,10 +45,29 @@ def registry() -> pint.UnitRegistry:
     return ureg
 
 
+_CARBON = re.compile(r"(?<![A-Za-z])C(?![A-Za-z0-9])")  # "t C/ha", "Gt C/yr": C is carbon, not coulomb
+_MASS_CARBON = re.compile(r"\b([kMGTP]?[gt])C\b")  # "GtC", "MgC"
+_CO2 = re.compile(r"\bCO2(e|eq)?\b")
+_KILOTONNE = re.compile(r"\bkt\b")  # pint reads "kt" as knot
+_POWER = re.compile(r"\b(k?m)([23])\b")  # "km2" → "km**2"
+
+
 def normalise(text: str) -> str:
     """NFKC folds subscripts (CO₂ → CO2); 'CO2 equivalent' is written 'CO2e'."""
     text = " ".join(unicodedata.normalize("NFKC", text).split())
     return text.replace("CO2 equivalent", "CO2e")
+
+
+def _pint_expression(text: str) -> str:
+    """The pint expression of a unit text: listed spellings first, else substances spelt out."""
+    text = normalise(text)
+    if text in _SPELLINGS:
+        return _SPELLINGS[text]
+    text = _MASS_CARBON.sub(r"\1 carbon", text)
+    text = _CO2.sub("co2e", text)
+    text = _KILOTONNE.sub("kilotonne", text)
+    text = _POWER.sub(r"\1**\2", text)
+    return _CARBON.sub("carbon", text)
 
 
 @cache
@@ -52,7 +76,7 @@ def factor(from_unit: str, to_unit: str) -> float:
     ureg = registry()
     quantities = []
     for text in (from_unit, to_unit):
-        expression = _SPELLINGS.get(normalise(text), normalise(text))
+        expression = _pint_expression(text)
         try:
             quantities.append(ureg.parse_expression(expression))
         except (pint.errors.UndefinedUnitError, pint.errors.DefinitionSyntaxError, AttributeError, TypeError, ValueError):

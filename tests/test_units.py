@@ -34,3 +34,17 @@ def test_carbon_never_converts_silently_to_co2():
 def test_unknown_unit_names_the_closest_spelling():
     with pytest.raises(SourceError, match=r"unknown unit '1000 hx' \(did you mean '1000 ha'\?\)"):
         factor("1000 hx", "ha")
+
+
+@pytest.mark.parametrize(
+    ("source_unit", "canonical", "expected"),
+    [
+        ("kt C", "t C", 1000.0),  # pint alone would read kt as knot
+        ("Gt C/yr", "t C/yr", 1e9),
+        ("GtC/yr", "t C/yr", 1e9),
+        ("kt CO₂ equivalent/yr", "t CO2e/yr", 1000.0),
+        ("km2", "ha", 100.0),
+    ],
+)
+def test_inventory_spellings_of_carbon_units(source_unit, canonical, expected):
+    assert factor(source_unit, canonical) == pytest.approx(expected)
