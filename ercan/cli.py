@@ -136,9 +136,13 @@ def sources(storage: StorageOption = None) -> None:
 @app.command()
 def versions(
     product: Annotated[str | None, typer.Argument(help="One product (default: all).")] = None,
+    diff: Annotated[bool, typer.Option("--diff", help="Show what changed in each version; the largest changes of the newest.")] = False,
     storage: StorageOption = None,
 ) -> None:
-    """The published versions, newest first."""
+    """The published versions, newest first.
+
+    Example: ercan versions carbon_stocks --diff
+    """
     from ercan.errors import did_you_mean
     from ercan.publish import PRODUCTS
     from ercan.publish import versions as list_versions
@@ -146,11 +150,26 @@ def versions(
     if product and product not in PRODUCTS:
         raise _fail(ConfigError(f"unknown product {product!r}{did_you_mean(product, PRODUCTS)}"), 2)
     store = _storage(storage)
-    table = Table("product", "version", "created", "rows", "sources", title="ercan versions")
+    table = Table("product", "version", "created", "rows", "sources", *(["changes"] if diff else []), title="ercan versions")
     for name in [product] if product else PRODUCTS:
-        for manifest in list_versions(store, name):
+        manifests = list_versions(store, name)
+        for manifest in manifests:
             sources_ = ", ".join(s["id"] for s in manifest.get("sources", []))
-            table.add_row(name, manifest["version"], manifest["created_at"][:19], str(manifest["row_count"]), sources_)
+            row = [name, manifest["version"], manifest["created_at"][:19], str(manifest["row_count"]), sources_]
+            if diff:
+                c = manifest.get("changes")
+                row.append(f"+{c['added']} −{c['removed']} ~{c['changed']}" if c else "first version")
+            table.add_row(*row)
+        if diff and product and manifests and manifests[0].get("changes"):
+            changes = store.read_json("products", name, manifests[0]["version"], "changes.json")
+            largest = Table(title=f"largest changes in {manifests[0]['version']} since {changes['from_version']}")
+            for column in (changes["largest_changes"] or [{}])[0]:
+                largest.add_column(column)
+            for change in changes["largest_changes"]:
+                largest.add_row(*("" if v is None else str(v) for v in change.values()))
+            console.print(table)
+            console.print(largest)
+            return
     console.print(table)
 
 

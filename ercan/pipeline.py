@@ -19,7 +19,7 @@ from ercan.catalog.build import build_catalog
 from ercan import snapshots, state
 from ercan.accounting.products import build
 from ercan.errors import SourceError
-from ercan.publish import PRODUCTS, publish, to_table
+from ercan.publish import PRODUCTS, crash_point, publish, remove_incomplete, to_table
 from ercan.sources import SAMPLE_DATA, Harmonizer, registry
 from ercan.storage import Storage
 from ercan.validation import SCHEMA_SUITE, load_suite, validate
@@ -179,12 +179,15 @@ def publish_products(storage: Storage, frames: dict[str, pd.DataFrame]) -> list[
         sid: {"status": s.get("status"), "reason": s.get("reason")} for sid, s in statuses.items()
     }
     published = []
-    for product in PRODUCTS:
-        frame = frames.get(product)
-        if frame is None or frame.empty:
-            continue
-        manifest = publish(storage, product, to_table(product, frame), provenance=provenance, validation=validation)
-        if manifest:
-            published.append(manifest)
-    build_catalog(storage)
+    with storage.lock("publish"):
+        for product in PRODUCTS:
+            remove_incomplete(storage, product)
+            frame = frames.get(product)
+            if frame is None or frame.empty:
+                continue
+            manifest = publish(storage, product, to_table(product, frame), provenance=provenance, validation=validation)
+            if manifest:
+                published.append(manifest)
+        crash_point("before_catalog")
+        build_catalog(storage)
     return published

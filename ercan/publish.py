@@ -1,16 +1,19 @@
 """Publishing: immutable, content-addressed product versions with a manifest each.
 
-A version is `products/<product>/<version>/`: Parquet files under `data/` and `manifest.json`. The
-manifest is written last, after the files are verified: a version without one is incomplete
-and invisible (not listed, not in the catalog). Content that equals the latest version's is
-not published again.
+A version is `products/<product>/<version>/`: Parquet files under `data/`, `changes.json` (what
+changed since the previous version) and `manifest.json`. The manifest is written last, after the
+files are verified: a version without one is incomplete and invisible (not listed, not in the
+catalog) and the next publish removes it. Content that equals the latest version's is not
+published again. One process publishes at a time (the `publish` lock in the store).
 """
 
 from __future__ import annotations
 
 import hashlib
 import io
+import os
 import platform
+import signal
 import subprocess
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -18,9 +21,11 @@ from importlib.metadata import version as package_version
 
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from ercan import schema
+from ercan.changes import diff
 from ercan.sources import PROJECT_ROOT
 from ercan.storage import Storage
 
@@ -30,7 +35,8 @@ class Product:
     name: str
     description: str
     columns: tuple[str, ...]
-    sort_by: tuple[str, ...]
+    key: tuple[str, ...]  # one row per key: what changelogs compare by
+    value: str  # the column whose change a changelog reports
 
 
 _OBS = schema.OBSERVATION_COLUMNS
@@ -42,14 +48,16 @@ PRODUCTS: dict[str, Product] = {
             "observations",
             "Every harmonized row of every source, in the common schema",
             _OBS,
-            ("source", "area_code", "variable", "pool", "year", "category"),
+            schema.OBSERVATION_KEY,
+            "value",
         ),
         Product(
             "carbon_stocks",
             "Forest area, carbon density and carbon stock by pool: countries as reported or derived "
             "(stock = density × area), regions and the world bottom-up with coverage",
             _OBS + _COVERAGE,
-            ("area_level", "area_code", "variable", "pool", "year"),
+            schema.OBSERVATION_KEY,
+            "value",
         ),
         Product(
             "reconciliation",
@@ -60,16 +68,18 @@ PRODUCTS: dict[str, Product] = {
                 "relative_difference", "tolerance", "within_tolerance", "members_total",
                 "members_reporting", "coverage",
             ),
-            ("source", "area_code", "variable", "pool", "year"),
+            ("source", "area_code", "year", "land_category", "category", "variable", "pool"),
+            "bottom_up_value",
         ),
         Product(
             "quality",
             "The validation result of every expectation on every source for this version",
             (
-                "subject", "suite", "expectation", "column_name", "severity", "success",
+                "subject", "suite", "position", "expectation", "column_name", "severity", "success",
                 "element_count", "unexpected_count", "unexpected_examples",
             ),
-            ("subject", "suite", "expectation", "column_name"),
+            ("subject", "suite", "position"),
+            "unexpected_count",
         ),
     ]
 }
@@ -79,7 +89,8 @@ def to_table(product: str, frame: pd.DataFrame) -> pa.Table:
     """The product's rows with the registry's types, in a stable order (so equal content hashes equal)."""
     spec = PRODUCTS[product]
     frame = frame.reindex(columns=list(spec.columns))
-    frame = frame.sort_values(list(spec.sort_by), na_position="first", kind="mergesort").reset_index(drop=True)
+    order = [c for c in ("area_level",) if c in spec.columns] + list(spec.key)
+    frame = frame.sort_values(order, na_position="first", kind="mergesort").reset_index(drop=True)
     schema_ = pa.schema([pa.field(c, schema.ALL_FIELDS[c].type) for c in spec.columns])
     return pa.Table.from_pandas(frame, schema=schema_, preserve_index=False)
 
@@ -112,29 +123,92 @@ def versions(storage: Storage, product: str) -> list[dict]:
     return sorted(found, key=lambda m: m["version"], reverse=True)
 
 
+# Rows per Parquet row group: readers and writers hold one batch at a time, never the whole product.
+BATCH_ROWS = 100_000
+
+
+def crash_point(name: str) -> None:
+    """Tests kill the process here (ERCAN_CRASH_AT=name) to prove a crash leaves a readable store."""
+    if os.environ.get("ERCAN_CRASH_AT") == name:
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+def _write_files(storage: Storage, product: str, version: str, table: pa.Table) -> list[dict]:
+    """The table as Parquet files under `<version>/data/`: one file per area_level where the product
+    has one (readers filtering by level skip whole files), written in row-group batches, each
+    verified by reading its footer back."""
+    if "area_level" in table.column_names:
+        levels = pc.unique(table["area_level"]).to_pylist()
+        parts = {level: table.filter(pc.equal(table["area_level"], level)) for level in sorted(levels)}
+    else:
+        parts = {"all": table}
+    files = []
+    for name, part in parts.items():
+        relative = f"data/{name}-0.parquet"
+        path = storage.path("products", product, version, relative)
+        storage.fs.makedirs(storage.path("products", product, version, "data"), exist_ok=True)
+        with storage.fs.open(path, "wb") as f, pq.ParquetWriter(f, table.schema, compression="zstd") as writer:
+            for batch in part.to_batches(max_chunksize=BATCH_ROWS):
+                writer.write_batch(batch, row_group_size=BATCH_ROWS)
+        data = storage.fs.cat_file(path)
+        if pq.read_metadata(io.BytesIO(data)).num_rows != part.num_rows:
+            raise OSError(f"{product} {version}: {relative} did not read back with {part.num_rows} rows")
+        files.append({"path": relative, "sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data),
+                      "rows": part.num_rows})
+    return files
+
+
+def read_version(storage: Storage, product: str, version: str) -> pa.Table:
+    import pyarrow.dataset as ds
+
+    manifest = storage.read_json("products", product, version, "manifest.json")
+    paths = [storage.path("products", product, version, f["path"]) for f in manifest["files"]]
+    return ds.dataset(paths, format="parquet", filesystem=storage.fs).to_table()
+
+
+def remove_incomplete(storage: Storage, product: str) -> list[str]:
+    """Version folders without a manifest are leftovers of a crashed publish: invisible, removed.
+    Only call while holding the publish lock (nobody else can be writing one)."""
+    removed = []
+    for version in storage.listdir("products", product):
+        if not storage.exists("products", product, version, "manifest.json"):
+            storage.remove("products", product, version)
+            removed.append(version)
+    return removed
+
+
 def publish(storage: Storage, product: str, table: pa.Table, *, provenance: dict, validation: dict) -> dict | None:
-    """Write a new version if the content changed; return its manifest (None when unchanged)."""
+    """Write a new version if the content changed; return its manifest (None when unchanged).
+
+    Files first, then the changelog, then the manifest: the manifest's existence is the commit."""
     content = content_sha256(table)
     existing = versions(storage, product)
     if existing and existing[0]["content_sha256"] == content:
         return None
     now = datetime.now(UTC)
     version = f"v{now:%Y%m%dT%H%M%S%f}Z-{content[:8]}"
-    data = storage.write_parquet(table, "products", product, version, "data", "part-0.parquet")
-    written = pq.read_metadata(io.BytesIO(storage.read_bytes("products", product, version, "data", "part-0.parquet")))
-    if written.num_rows != table.num_rows:
-        raise OSError(f"{product} {version}: wrote {table.num_rows} rows but read back {written.num_rows}")
+    files = _write_files(storage, product, version, table)
+    crash_point("after_files")
+    spec = PRODUCTS[product]
+    changes = None
+    if existing:
+        previous = read_version(storage, product, existing[0]["version"]).to_pandas()
+        changes = {"from_version": existing[0]["version"], "to_version": version,
+                   **diff(previous, table.to_pandas(), spec.key, spec.value)}
+        storage.write_json(changes, "products", product, version, "changes.json")
+    crash_point("before_manifest")
     manifest = {
         "product": product,
         "version": version,
         "created_at": now.isoformat(),
-        "description": PRODUCTS[product].description,
+        "description": spec.description,
         "row_count": table.num_rows,
         "schema": [{"name": f.name, "type": str(f.type)} for f in table.schema],
-        "files": [{"path": "data/part-0.parquet", "sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)}],
+        "files": files,
         "content_sha256": content,
         "code_version": code_version(),
         "validation": validation,
+        "changes": {k: changes[k] for k in ("from_version", "added", "removed", "changed")} if changes else None,
         **provenance,
     }
     storage.write_json(manifest, "products", product, version, "manifest.json")

@@ -156,6 +156,7 @@ PRODUCT_FIELDS: dict[str, Field] = {
         _f("within_tolerance", pa.bool_(), "Whether |relative_difference| ≤ tolerance."),
         _f("subject", pa.string(), "What a quality gate checked: a source id or a product name."),
         _f("suite", pa.string(), "The expectation suite (a file in `expectations/`)."),
+        _f("position", pa.int32(), "The expectation's position in its suite."),
         _f("expectation", pa.string(), "The GX expectation type."),
         _f("column_name", pa.string(), "The column(s) the expectation is about."),
         _f("severity", pa.string(), "`critical` quarantines the subject; `warning` only reports.",

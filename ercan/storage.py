@@ -6,6 +6,7 @@ Layout under the root:
   staging/<source>/<key>.parquet         harmonized rows that passed the source's gate (the cache)
   products/<product>/<version>/          immutable published versions, manifest.json written last
   catalog.yaml                           the intake 2 catalog
+  locks/<name>.lock                      held by the one process publishing (exclusive create)
 """
 
 from __future__ import annotations
@@ -13,16 +14,24 @@ from __future__ import annotations
 import io
 import json
 import os
+import socket
+import time
 import uuid
+from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 
 import fsspec
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from ercan.errors import ConfigError
+from ercan.errors import ConfigError, ErcanError
 
 DEFAULT_ROOT = "./ercan-data"
+
+
+class LockedError(ErcanError):
+    """Another process holds the lock and did not release it in time."""
 
 
 def resolve_root(cli_value: str | None = None) -> str:
@@ -100,3 +109,59 @@ class Storage:
     def remove(self, *parts: str) -> None:
         if self.exists(*parts):
             self.fs.rm(self.path(*parts), recursive=True)
+
+    @contextmanager
+    def lock(self, name: str, *, wait: float = 120.0, stale_after: float = 6 * 3600.0):
+        """Hold `locks/<name>.lock` while the block runs: created exclusively (a local O_EXCL open,
+        an S3 conditional PUT), so two processes never both hold it. A lock left by a process that
+        died on this host, or older than `stale_after` seconds, is broken."""
+        path = self.path("locks", f"{name}.lock")
+        self.fs.makedirs(self.path("locks"), exist_ok=True)
+        mine = {"host": socket.gethostname(), "pid": os.getpid(), "since": datetime.now(UTC).isoformat(),
+                "token": uuid.uuid4().hex}
+        deadline = time.monotonic() + wait
+        while True:
+            try:
+                with self.fs.open(path, "xb") as f:
+                    f.write(json.dumps(mine).encode())
+                break
+            except FileExistsError:
+                holder = self._lock_holder(path)
+                if holder is not None and self._is_stale(holder, stale_after):
+                    # Re-read just before removing: a fresh holder that replaced it in between stays.
+                    if self._lock_holder(path) == holder:
+                        self.fs.rm(path)
+                    continue
+                holder = holder or {}
+                if time.monotonic() > deadline:
+                    raise LockedError(
+                        f"{self.url_of('locks', name + '.lock')} is held by {holder.get('host')} pid "
+                        f"{holder.get('pid')} since {holder.get('since')}: another ercan run is publishing. "
+                        "Wait for it to finish; if that process no longer exists, delete the lock file."
+                    ) from None
+                time.sleep(0.5)
+        try:
+            yield
+        finally:
+            if (self._lock_holder(path) or {}).get("token") == mine["token"]:
+                self.fs.rm(path)
+
+    def _lock_holder(self, path: str) -> dict | None:
+        try:
+            return json.loads(self.fs.cat_file(path))
+        except (FileNotFoundError, ValueError):
+            return None
+
+    @staticmethod
+    def _is_stale(holder: dict, stale_after: float) -> bool:
+        since = datetime.fromisoformat(holder.get("since", "1970-01-01T00:00:00+00:00"))
+        if (datetime.now(UTC) - since).total_seconds() > stale_after:
+            return True
+        if holder.get("host") == socket.gethostname():
+            try:
+                os.kill(int(holder["pid"]), 0)
+            except ProcessLookupError:
+                return True  # its process died (e.g. killed mid-publish)
+            except (PermissionError, KeyError, ValueError):
+                return False
+        return False

@@ -80,6 +80,7 @@ class Outcome:
     """One expectation's result, as a row of the `quality` product."""
 
     suite: str
+    position: int  # the expectation's place in its suite: with `suite`, its identity
     expectation: str
     column: str | None
     severity: str
@@ -171,6 +172,7 @@ def _validate(df: pd.DataFrame, suites: list[dict], name: str) -> Report:
             outcomes.append(
                 Outcome(
                     suite=suite_dict["name"],
+                    position=_position(suite_dict, config),
                     expectation=config.type,
                     column=column,
                     severity=str(getattr(config.severity, "value", config.severity)),
@@ -182,6 +184,16 @@ def _validate(df: pd.DataFrame, suites: list[dict], name: str) -> Report:
                 )
             )
     return Report(outcomes)
+
+
+def _position(suite_dict: dict, config) -> int:
+    """Where this result's expectation stands in the suite file (GX returns results unordered)."""
+    for i, expectation in enumerate(suite_dict["expectations"]):
+        if expectation["type"] == config.type and all(
+            _plain(config.kwargs.get(k)) == _plain(v) for k, v in expectation["kwargs"].items()
+        ):
+            return i
+    return -1
 
 
 def _plain(value):
