@@ -153,7 +153,7 @@ PRODUCT_FIELDS: dict[str, Field] = {
         _f("difference", pa.float64(), "bottom_up_value − reported_value."),
         _f("relative_difference", pa.float64(), "difference / reported_value."),
         _f("tolerance", pa.float64(), "The relative tolerance the comparison is judged against."),
-        _f("within_tolerance", pa.bool_(), "Whether |relative_difference| ≤ tolerance."),
+        _f("within_tolerance", pa.bool_(), "Whether |relative_difference| ≤ tolerance; empty when coverage is partial."),
         _f("subject", pa.string(), "What a quality gate checked: a source id or a product name."),
         _f("suite", pa.string(), "The expectation suite (a file in `expectations/`)."),
         _f("position", pa.int32(), "The expectation's position in its suite."),

@@ -96,3 +96,21 @@ def test_aggregates_on_a_hand_built_frame():
     assert region_stock.coverage == "partial" and region_stock.coverage_share == pytest.approx(0.25)
     assert one(stocks, area_code="R", variable="carbon_density", pool="agb").value == pytest.approx(10.0)
     assert Hierarchy(frame).members("R") == {"A", "B"}
+
+
+def test_china_provinces_are_compared_with_the_national_total():
+    """9th inventory, 2018: the 34 province areas sum to 242,147,000 ha, the national total is
+    220,446,200 ha: a +9.8 % finding, judged because every province reported."""
+    rec = build(harmonize_sample("china_nfi9"))["reconciliation"]
+    china = one(rec, area_code="CHN", variable="area", year=2018, source="china_nfi9")
+    assert china.reported_value == pytest.approx(220_446_200)
+    assert china.bottom_up_value == pytest.approx(242_147_000)
+    assert (china.members_reporting, china.coverage, china.within_tolerance) == (34, "complete", False)
+
+
+def test_partial_aggregates_are_shown_but_not_judged():
+    """CIKD 2024 gives a World row and five countries: compared, not judged against the tolerance."""
+    observations = pd.concat([harmonize_sample("fra2020"), harmonize_sample("cikd2024")], ignore_index=True)
+    rec = build(observations)["reconciliation"]
+    world = one(rec, area_code="WORLD", variable="area", source="cikd2024")
+    assert world.coverage == "partial" and world.members_reporting == 4 and world.within_tolerance is None

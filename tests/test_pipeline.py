@@ -13,7 +13,7 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from ercan.sources import SAMPLE_DATA
+from ercan.sources import SAMPLE_DATA, registry
 
 pytestmark = pytest.mark.slow
 ERCAN = str(Path(sys.executable).with_name("ercan"))
@@ -73,7 +73,7 @@ print(json.dumps({
     assert facts["world"] == [pytest.approx(facts["country_sum"], rel=1e-12)]
     assert facts["reported_world"] == [pytest.approx(4_058_930_810)]
     assert facts["bottom_up_world"] == [pytest.approx(facts["country_sum"], rel=1e-12)]
-    assert facts["sources"] == ["fra2020", "gfw_usa", "unfccc_non_annex_i"]
+    assert facts["sources"] == sorted(registry())
     assert any("FAO" in lic for lic in facts["metadata"]["license"])
     assert f"carbon_stocks__{facts['metadata']['version']}" in facts["entries"]
 
@@ -82,7 +82,7 @@ def test_sources_and_versions_commands(first_run):
     storage, prefect_home, _ = first_run
     listing = ercan("sources", storage=storage, prefect_home=prefect_home)
     assert listing.returncode == 0
-    for source in ("fra2020", "gfw_usa", "unfccc_non_annex_i"):
+    for source in registry():
         assert source in listing.stdout
     assert "accepted" in listing.stdout
     versions = ercan("versions", "carbon_stocks", storage=storage, prefect_home=prefect_home)
@@ -130,3 +130,25 @@ print(json.dumps({"fra_rows": int((df.source == "fra2020").sum()), "version": ca
     assert served["fra_rows"] > 8000
     assert served["version"] in served_before
     assert served["fra_gate"] == [False]  # quality tells why FRA is out
+
+
+def test_changed_snapshot_publishes_only_the_affected_products(first_run, tmp_path):
+    """A corrected GFW file (Alabama's 2001 loss edited by the test) changes observations and
+    reconciliation, not carbon_stocks; the changelog names the change."""
+    storage, prefect_home, _ = first_run
+    copy = tmp_path / "store"
+    shutil.copytree(storage, copy)
+    original = SAMPLE_DATA / "gfw_usa" / "loc-loss_treecover_loss_by_region__ha.csv"
+    corrected = tmp_path / original.name
+    corrected.write_text(original.read_text().replace("176807.15511181095", "176907.15511181095", 1))
+    assert ercan("ingest", "gfw_usa", str(corrected), "--role", "state_loss", storage=copy,
+                 prefect_home=prefect_home).returncode == 0
+
+    result = ercan("run", storage=copy, prefect_home=prefect_home)
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "published observations" in result.stdout and "published reconciliation" in result.stdout
+    assert "published carbon_stocks" not in result.stdout
+    diff = ercan("versions", "observations", "--diff", storage=copy, prefect_home=prefect_home)
+    assert diff.returncode == 0
+    assert "+0 −0 ~1" in diff.stdout and "US-AL" in diff.stdout

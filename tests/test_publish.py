@@ -73,10 +73,15 @@ def test_every_version_in_the_catalog_loads(tmp_path, rows):
     put(storage, rows)
     put(storage, rows.iloc[:-10])
     build_catalog(storage)
-    cat = intake.from_yaml_file(str(tmp_path / "catalog.yaml"))
-    sizes = sorted(len(cat[name].read()) for name in cat.entries)
-    assert sizes == [len(rows) - 10, len(rows)]
-    assert len(cat["observations"].read()) == len(rows) - 10  # the alias is the latest
+    fresh = subprocess.run([sys.executable, "-c", f"""
+import intake, json
+cat = intake.from_yaml_file({str(tmp_path / "catalog.yaml")!r})
+print(json.dumps({{"versions": sorted(len(cat[name].read()) for name in cat.entries),
+                  "latest": len(cat["observations"].read())}}))
+"""], capture_output=True, text=True, check=True)
+    loaded = json.loads(fresh.stdout)
+    assert loaded["versions"] == [len(rows) - 10, len(rows)]
+    assert loaded["latest"] == len(rows) - 10  # the alias is the latest
 
 
 def test_incomplete_versions_are_invisible_and_cleaned_up(tmp_path, rows):

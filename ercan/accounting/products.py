@@ -17,6 +17,8 @@ def carbon_stocks(observations: pd.DataFrame, hierarchy: Hierarchy) -> pd.DataFr
     """Forest area, carbon density and carbon stock per pool: countries as reported/derived,
     regions and the world bottom-up from countries, each aggregate with its coverage."""
     stocks = national_stocks(observations)
+    if stocks.empty:  # no source reports carbon densities
+        return pd.DataFrame()
     stock_sources = set(stocks["source"])
     national = observations[
         (observations["area_level"] == "national")

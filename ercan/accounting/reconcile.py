@@ -2,7 +2,8 @@
 
 FRA's region and World rows against its countries, GFW's US total against its states: the
 reported figure, the bottom-up sum, their difference and the members' coverage. A relative
-difference above TOLERANCE is a finding for the data steward, not an error.
+difference above TOLERANCE is a finding for the data steward, not an error; where only some
+members reported, the comparison is shown but not judged (`within_tolerance` is empty).
 """
 
 from __future__ import annotations
@@ -43,5 +44,7 @@ def reconcile(observations: pd.DataFrame, hierarchy: Hierarchy, tolerance: float
     merged["difference"] = merged["bottom_up_value"] - merged["reported_value"]
     merged["relative_difference"] = merged["difference"] / merged["reported_value"].where(merged["reported_value"] != 0)
     merged["tolerance"] = tolerance
-    merged["within_tolerance"] = merged["relative_difference"].abs() <= tolerance
+    # Only an aggregate all of whose members reported can be judged: a partial sum is expected to fall short.
+    judged = merged["coverage"] == "complete"
+    merged["within_tolerance"] = (merged["relative_difference"].abs() <= tolerance).astype(object).where(judged, None)
     return merged

@@ -1,0 +1,65 @@
+"""The whole pipeline on S3: a real S3-compatible endpoint (moto's server) on 127.0.0.1, started
+here; credentials only from the environment, never written into the store."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.slow
+ERCAN = str(Path(sys.executable).with_name("ercan"))
+KEY, SECRET = "ercan-test-key-7f3a", "ercan-test-secret-91c2"
+
+
+@pytest.fixture(scope="module")
+def s3_env(tmp_path_factory):
+    from moto.server import ThreadedMotoServer
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    env = {**os.environ, "AWS_ACCESS_KEY_ID": KEY, "AWS_SECRET_ACCESS_KEY": SECRET,
+           "AWS_ENDPOINT_URL": f"http://127.0.0.1:{port}", "AWS_DEFAULT_REGION": "us-east-1",
+           "PREFECT_HOME": str(tmp_path_factory.mktemp("prefect")), "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+           "ERCAN_STORAGE": "s3://ercan-nightly/programme", "COLUMNS": "250"}
+    env.pop("PREFECT_API_URL", None)
+    import boto3
+    boto3.client("s3", endpoint_url=env["AWS_ENDPOINT_URL"], aws_access_key_id=KEY, aws_secret_access_key=SECRET,
+                 region_name="us-east-1").create_bucket(Bucket="ercan-nightly")
+    yield env
+    server.stop()
+
+
+def test_full_run_on_s3_and_the_catalog_loads_from_s3_in_a_fresh_process(s3_env):
+    run = subprocess.run([ERCAN, "run"], env=s3_env, capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "published carbon_stocks" in run.stdout
+
+    check = subprocess.run([sys.executable, "-c", """
+import intake, s3fs
+cat = intake.from_yaml_file("s3://ercan-nightly/programme/catalog.yaml")
+df = cat["carbon_stocks"].read()
+world = df[(df.area_code == "WORLD") & (df.variable == "area") & (df.year == 2020)]
+print(len(df), sorted(df.area_level.unique()), float(world.value.iloc[0]))
+fs = s3fs.S3FileSystem()
+text = fs.cat_file("ercan-nightly/programme/catalog.yaml").decode()
+text += "".join(fs.cat_file(p).decode() for p in fs.glob("ercan-nightly/programme/products/*/*/manifest.json"))
+print("SECRET-FOUND" if ("{KEY}" in text or "{SECRET}" in text) else "clean")
+""".replace("{KEY}", KEY).replace("{SECRET}", SECRET)], env=s3_env, capture_output=True, text=True, timeout=120)
+    assert check.returncode == 0, check.stderr
+    secrets = check.stdout.splitlines()[1]
+    assert "['global', 'national', 'regional']" in check.stdout
+    assert "4058930810.0" in check.stdout
+    assert secrets == "clean"
+
+    again = subprocess.run([ERCAN, "run"], env=s3_env, capture_output=True, text=True, timeout=600)
+    assert again.returncode == 0 and "nothing new published" in again.stdout
+    versions = subprocess.run([ERCAN, "versions", "carbon_stocks"], env=s3_env, capture_output=True, text=True)
+    assert versions.returncode == 0 and versions.stdout.count("carbon_stocks") >= 1
