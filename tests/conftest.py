@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -28,6 +29,31 @@ def sample_files(source_id: str, **replace: Path) -> dict[str, RawFile]:
 def harmonize_sample(source_id: str, **replace: Path):
     """The source's harmonized rows as a pandas DataFrame."""
     return get(source_id).harmonize(sample_files(source_id, **replace)).to_pandas()
+
+
+def edited_copy(tmp_path: Path, source_id: str, role: str, edit: Callable[[list[str]], list[str]], *,
+                name: str | None = None) -> Path:
+    """A copy of the source's shipped file for `role` with `edit(lines) -> lines` applied, as tmp_path/<file name>.
+
+    Lines keep their endings as read in text mode (a CRLF file's lines end in "\\n"); the copy is UTF-8.
+    `name` writes the copy under another file name.
+    """
+    source = SAMPLE_DATA / get(source_id).source.inputs[role]
+    lines = source.read_text(encoding="utf-8").splitlines(keepends=True)
+    path = tmp_path / (name or source.name)
+    path.write_text("".join(edit(lines)), encoding="utf-8", newline="")
+    return path
+
+
+def replace_line(number: int, old: str, new: str) -> Callable[[list[str]], list[str]]:
+    """An edit for `edited_copy`: replace `old` by `new` once on line `number` (1-based), asserting `old` is there."""
+
+    def edit(lines: list[str]) -> list[str]:
+        assert old in lines[number - 1], (number, lines[number - 1])
+        lines[number - 1] = lines[number - 1].replace(old, new, 1)
+        return lines
+
+    return edit
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 import pycountry
 import pytest
-from conftest import harmonize_sample, sample_files
+from conftest import edited_copy, harmonize_sample, replace_line, sample_files
 
 from ercan import schema
 from ercan.errors import SourceError
@@ -40,25 +40,6 @@ def value(rows, area_code, year, variable, land_category=None):
         match = match[match.land_category == land_category]
     assert len(match) == 1, (area_code, year, variable, land_category, len(match))
     return match.iloc[0]
-
-
-def drifted(tmp_path: Path, role: str, edit) -> Path:
-    """A copy of the role's shipped file with `edit(lines) -> lines` applied (lines keep their CRLF endings)."""
-    lines = (SAMPLE_DATA / INPUTS[role]).read_text(encoding="utf-8").splitlines(keepends=True)
-    path = tmp_path / Path(INPUTS[role]).name
-    path.write_text("".join(edit(lines)), encoding="utf-8", newline="")
-    return path
-
-
-def replace_line(number: int, old: str, new: str):
-    """Edit line `number` (1-based, header = 1), checking the text being replaced is there."""
-
-    def edit(lines):
-        assert old in lines[number - 1], (number, lines[number - 1])
-        lines[number - 1] = lines[number - 1].replace(old, new, 1)
-        return lines
-
-    return edit
 
 
 def raw_table(role: str) -> pd.DataFrame:
@@ -215,7 +196,7 @@ def test_gate_warns_on_guangxi_cover_and_passes(rows):
 
 
 def test_renamed_province_column(tmp_path):
-    path = drifted(tmp_path, "provinces", replace_line(1, "省份,", "省份名,"))
+    path = edited_copy(tmp_path, SOURCE_ID, "provinces", replace_line(1, "省份,", "省份名,"))
     with pytest.raises(SourceError, match=re.escape(f"file {PROVINCES!r}, row 1: expected column '省份' is missing "
                                                     "(did you mean '省份名'?)")):
         harmonize_sample(SOURCE_ID, provinces=path)
@@ -233,28 +214,28 @@ def drop_column(header: str):
 
 
 def test_missing_national_column(tmp_path):
-    path = drifted(tmp_path, "national", drop_column("森林蓄积量(亿立方米)"))
+    path = edited_copy(tmp_path, SOURCE_ID, "national", drop_column("森林蓄积量(亿立方米)"))
     with pytest.raises(SourceError, match=re.escape(f"file {NATIONAL!r}, row 1: expected column '森林蓄积量(<unit>)' "
                                                     "is missing")):
         harmonize_sample(SOURCE_ID, national=path)
 
 
 def test_renamed_national_column(tmp_path):
-    path = drifted(tmp_path, "national", replace_line(1, "森林蓄积量(亿立方米)", "森林蓄积(亿立方米)"))
+    path = edited_copy(tmp_path, SOURCE_ID, "national", replace_line(1, "森林蓄积量(亿立方米)", "森林蓄积(亿立方米)"))
     with pytest.raises(SourceError, match=re.escape(f"file {NATIONAL!r}, row 1: expected column '森林蓄积量(<unit>)' "
                                                     "is missing (did you mean '森林蓄积(亿立方米)'?)")):
         harmonize_sample(SOURCE_ID, national=path)
 
 
 def test_unknown_unit_in_province_row(tmp_path):
-    path = drifted(tmp_path, "provinces", replace_line(3, ",1364,百公顷,", ",1364,百亩,"))
+    path = edited_copy(tmp_path, SOURCE_ID, "provinces", replace_line(3, ",1364,百公顷,", ",1364,百亩,"))
     with pytest.raises(SourceError, match=re.escape(f"file {PROVINCES!r}, row 3, column 'unit_as_printed': "
                                                     "unknown unit '百亩'")):
         harmonize_sample(SOURCE_ID, provinces=path)
 
 
 def test_unit_of_wrong_dimension_in_province_row(tmp_path):
-    path = drifted(tmp_path, "provinces", replace_line(36, ",43.77,%,", ",43.77,百公顷,"))
+    path = edited_copy(tmp_path, SOURCE_ID, "provinces", replace_line(36, ",43.77,%,", ",43.77,百公顷,"))
     with pytest.raises(SourceError, match=re.escape(f"file {PROVINCES!r}, row 36, column 'unit_as_printed': unit "
                                                     "'百公顷' cannot be converted to '%'")):
         harmonize_sample(SOURCE_ID, provinces=path)
@@ -262,110 +243,111 @@ def test_unit_of_wrong_dimension_in_province_row(tmp_path):
 
 def test_other_unit_text_is_converted_by_its_own_factor(tmp_path):
     # a re-transcription in 万公顷 (as the official NFI tables print it): 71.82 万公顷 is the same 718,200 ha
-    path = drifted(tmp_path, "provinces", replace_line(2, ",7182,百公顷,", ",71.82,万公顷,"))
+    path = edited_copy(tmp_path, SOURCE_ID, "provinces", replace_line(2, ",7182,百公顷,", ",71.82,万公顷,"))
     assert value(harmonize_sample(SOURCE_ID, provinces=path), "CN-BJ", 2018, "area").value == pytest.approx(
         718_200.0, rel=1e-15
     )
 
 
 def test_unknown_unit_in_national_header(tmp_path):
-    path = drifted(tmp_path, "national", replace_line(1, "森林面积(万公顷)", "森林面积(万亩)"))
+    path = edited_copy(tmp_path, SOURCE_ID, "national", replace_line(1, "森林面积(万公顷)", "森林面积(万亩)"))
     with pytest.raises(SourceError, match=re.escape(f"file {NATIONAL!r}, row 1, column '森林面积(万亩)': "
                                                     "unknown unit '万亩'")):
         harmonize_sample(SOURCE_ID, national=path)
 
 
 def test_unknown_province_name_names_the_closest(tmp_path):
-    path = drifted(tmp_path, "provinces", replace_line(19, "广西,", "广西省,"))
+    path = edited_copy(tmp_path, SOURCE_ID, "provinces", replace_line(19, "广西,", "广西省,"))
     with pytest.raises(SourceError, match=re.escape(f"file {PROVINCES!r}, row 19, column '省份': unknown province or "
                                                     "region name '广西省' (did you mean '广西'?)")):
         harmonize_sample(SOURCE_ID, provinces=path)
 
 
 def test_unknown_area_in_national_dump(tmp_path):
-    path = drifted(tmp_path, "national", replace_line(5, "全国,", "全国合计,"))
+    path = edited_copy(tmp_path, SOURCE_ID, "national", replace_line(5, "全国,", "全国合计,"))
     with pytest.raises(SourceError, match=re.escape(f"file {NATIONAL!r}, row 5, column '地区': unknown province or "
                                                     "region name '全国合计' (did you mean '全国'?)")):
         harmonize_sample(SOURCE_ID, national=path)
 
 
 def test_full_province_name_is_accepted(tmp_path):
-    path = drifted(tmp_path, "provinces", replace_line(22, "内蒙古,", "内蒙古自治区,"))
+    path = edited_copy(tmp_path, SOURCE_ID, "provinces", replace_line(22, "内蒙古,", "内蒙古自治区,"))
     assert value(harmonize_sample(SOURCE_ID, provinces=path), "CN-NM", 2018, "area").value == 26_148_500.0
 
 
 def test_two_names_of_one_province(tmp_path):
-    path = drifted(tmp_path, "provinces", replace_line(3, "天津,", "北京市,"))
+    path = edited_copy(tmp_path, SOURCE_ID, "provinces", replace_line(3, "天津,", "北京市,"))
     with pytest.raises(SourceError, match=re.escape(f"file {PROVINCES!r}, row 3, column '省份': area, series and year "
                                                     "'CN-BJ|area|forest_land|2018' appears again (first at row 2)")):
         harmonize_sample(SOURCE_ID, provinces=path)
 
 
 def test_non_numeric_province_value(tmp_path):
-    path = drifted(tmp_path, "provinces", replace_line(36, ",43.77,", ",43.77%,"))
+    path = edited_copy(tmp_path, SOURCE_ID, "provinces", replace_line(36, ",43.77,", ",43.77%,"))
     with pytest.raises(SourceError, match=re.escape(f"file {PROVINCES!r}, row 36, column 'value': '43.77%' is not "
                                                     "a number")):
         harmonize_sample(SOURCE_ID, provinces=path)
 
 
 def test_non_numeric_national_value(tmp_path):
-    path = drifted(tmp_path, "national", replace_line(16, ",175.6,", ",一百七十五,"))
+    path = edited_copy(tmp_path, SOURCE_ID, "national", replace_line(16, ",175.6,", ",一百七十五,"))
     with pytest.raises(SourceError, match=re.escape(f"file {NATIONAL!r}, row 16, column '森林蓄积量(亿立方米)': "
                                                     "'一百七十五' is not a number")):
         harmonize_sample(SOURCE_ID, national=path)
 
 
 def test_nan_cell_of_a_read_series_gives_no_row(tmp_path):
-    path = drifted(tmp_path, "provinces", replace_line(36, ",43.77,", ",NaN,"))
+    path = edited_copy(tmp_path, SOURCE_ID, "provinces", replace_line(36, ",43.77,", ",NaN,"))
     drifted_rows = harmonize_sample(SOURCE_ID, provinces=path)
     assert drifted_rows[(drifted_rows.area_code == "CN-BJ") & (drifted_rows.variable == "forest_cover")].empty
     assert len(drifted_rows) == 79
 
 
 def test_unknown_series(tmp_path):
-    path = drifted(tmp_path, "provinces", replace_line(36, ",%,森林覆盖率,", ",%,森林覆盖度,"))
+    path = edited_copy(tmp_path, SOURCE_ID, "provinces", replace_line(36, ",%,森林覆盖率,", ",%,森林覆盖度,"))
     with pytest.raises(SourceError, match=re.escape(f"file {PROVINCES!r}, row 36, column 'series_name': unknown series "
                                                     "'森林覆盖度' (did you mean '森林覆盖率'?)")):
         harmonize_sample(SOURCE_ID, provinces=path)
 
 
 def test_other_inventory_round_in_province_table(tmp_path):
-    path = drifted(tmp_path, "provinces", replace_line(2, "数据来源:第九次", "数据来源:第八次"))
+    path = edited_copy(tmp_path, SOURCE_ID, "provinces", replace_line(2, "数据来源:第九次", "数据来源:第八次"))
     with pytest.raises(SourceError, match=re.escape(f"file {PROVINCES!r}, row 2, column 'stated_data_source': unknown "
                                                     "stated data source (NFI round) '数据来源:第八次全国森林资源清查'")):
         harmonize_sample(SOURCE_ID, provinces=path)
 
 
 def test_value_that_changes_within_a_round(tmp_path):
-    path = drifted(tmp_path, "national", replace_line(4, ",19545.22,", ",19600,"))  # 2006, NFI round 7
+    path = edited_copy(tmp_path, SOURCE_ID, "national", replace_line(4, ",19545.22,", ",19600,"))  # 2006, NFI round 7
     with pytest.raises(SourceError, match=re.escape(f"file {NATIONAL!r}, row 4, column '森林面积(万公顷)': 2006 differs "
                                                     "from 2004 (row 2) in NFI round 7 (2004-2008)")):
         harmonize_sample(SOURCE_ID, national=path)
 
 
 def test_new_value_after_the_last_round(tmp_path):
-    path = drifted(tmp_path, "national", replace_line(18, ",22044.62,", ",23000,"))  # 2020
+    path = edited_copy(tmp_path, SOURCE_ID, "national", replace_line(18, ",22044.62,", ",23000,"))  # 2020
     with pytest.raises(SourceError, match=re.escape(f"file {NATIONAL!r}, row 18, column '森林面积(万公顷)': a year after "
                                                     "the last NFI round the harmonizer knows (9, 2014-2018)")):
         harmonize_sample(SOURCE_ID, national=path)
 
 
 def test_year_before_the_first_round(tmp_path):
-    path = drifted(tmp_path, "national", lambda lines: lines + [lines[1].replace("全国,2004,", "全国,2003,", 1)])
+    path = edited_copy(tmp_path, SOURCE_ID, "national",
+                       lambda lines: lines + [lines[1].replace("全国,2004,", "全国,2003,", 1)])
     with pytest.raises(SourceError, match=re.escape(f"file {NATIONAL!r}, row 19, column '年份': year 2003 is in no NFI "
                                                     "round the harmonizer knows")):
         harmonize_sample(SOURCE_ID, national=path)
 
 
 def test_repeated_year_in_national_dump(tmp_path):
-    path = drifted(tmp_path, "national", lambda lines: lines + [lines[15]])
+    path = edited_copy(tmp_path, SOURCE_ID, "national", lambda lines: lines + [lines[15]])
     with pytest.raises(SourceError, match=re.escape(f"file {NATIONAL!r}, row 19, column '年份': area and year "
                                                     "'CHN|2018' appears again (first at row 16)")):
         harmonize_sample(SOURCE_ID, national=path)
 
 
 def test_fractional_year(tmp_path):
-    path = drifted(tmp_path, "national", replace_line(3, "全国,2005,", "全国,2005.5,"))
+    path = edited_copy(tmp_path, SOURCE_ID, "national", replace_line(3, "全国,2005,", "全国,2005.5,"))
     with pytest.raises(SourceError, match=re.escape("row 3, column '年份': '2005.5' is not a year")):
         harmonize_sample(SOURCE_ID, national=path)
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import pandas as pd
 import pycountry
 import pytest
-from conftest import harmonize_sample
+from conftest import edited_copy, harmonize_sample, replace_line
 from pydantic import ValidationError
 
 from ercan import schema
@@ -42,22 +42,8 @@ def value(rows, category, variable, pool=None):
 
 
 def drifted(tmp_path: Path, edit) -> Path:
-    """A copy of the shipped file with `edit(lines) -> lines` applied (lines keep their endings)."""
-    lines = INPUT.read_text(encoding="utf-8").splitlines(keepends=True)
-    path = tmp_path / FILE
-    path.write_text("".join(edit(lines)), encoding="utf-8")
-    return path
-
-
-def replace_line(number: int, old: str, new: str):
-    """Edit line `number` (1-based, header = 1), checking the text being replaced is there."""
-
-    def edit(lines):
-        assert old in lines[number - 1], (number, lines[number - 1])
-        lines[number - 1] = lines[number - 1].replace(old, new, 1)
-        return lines
-
-    return edit
+    """A copy of the shipped table with `edit(lines) -> lines` applied."""
+    return edited_copy(tmp_path, SOURCE_ID, "table_4a", edit)
 
 
 def harmonize_copy(path: Path):

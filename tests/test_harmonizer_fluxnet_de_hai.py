@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import harmonize_sample, sample_files
+from conftest import edited_copy, harmonize_sample, replace_line, sample_files
 
 from ercan import schema
 from ercan.errors import SourceError
@@ -40,18 +40,8 @@ def lines() -> list[str]:
 
 
 def drifted(tmp_path: Path, edit, name: str = FILE) -> Path:
-    path = tmp_path / name
-    path.write_text("".join(edit(lines())), encoding="utf-8")
-    return path
-
-
-def replace_line(number: int, old: str, new: str):
-    def edit(text):
-        assert old in text[number - 1], (number, text[number - 1])
-        text[number - 1] = text[number - 1].replace(old, new, 1)
-        return text
-
-    return edit
+    """A copy of the shipped file with `edit(lines) -> lines` applied, named `name`."""
+    return edited_copy(tmp_path, SOURCE_ID, "monthly", edit, name=name)
 
 
 def drop_line(number: int, starts: str):

@@ -8,11 +8,11 @@ from pathlib import Path
 import pandas as pd
 import pycountry
 import pytest
-from conftest import harmonize_sample, sample_files
+from conftest import edited_copy, harmonize_sample, replace_line, sample_files
 
 from ercan import schema
 from ercan.errors import SourceError
-from ercan.sources import SAMPLE_DATA, get
+from ercan.sources import get
 
 SOURCE_ID = "fra2015"
 INPUTS = get(SOURCE_ID).source.inputs
@@ -31,22 +31,8 @@ def value(rows, area_code, year):
 
 
 def drifted(tmp_path: Path, edit) -> Path:
-    """A copy of the shipped export with `edit(lines) -> lines` applied (lines keep their endings)."""
-    lines = (SAMPLE_DATA / INPUTS["forest_area"]).read_text(encoding="utf-8").splitlines(keepends=True)
-    path = tmp_path / FILE
-    path.write_text("".join(edit(lines)), encoding="utf-8")
-    return path
-
-
-def replace_line(number: int, old: str, new: str):
-    """Edit line `number` (1-based: the title is line 1, the header line 2), checking the old text is there."""
-
-    def edit(lines):
-        assert old in lines[number - 1], (number, lines[number - 1])
-        lines[number - 1] = lines[number - 1].replace(old, new, 1)
-        return lines
-
-    return edit
+    """A copy of the shipped export with `edit(lines) -> lines` applied (the title is line 1, the header line 2)."""
+    return edited_copy(tmp_path, SOURCE_ID, "forest_area", edit)
 
 
 def harmonize_copy(path: Path):

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import harmonize_sample
+from conftest import edited_copy, harmonize_sample, replace_line
 from pydantic import ValidationError
 
 from ercan import schema
@@ -43,21 +43,8 @@ def series(rows, variable) -> pd.Series:
 
 
 def drifted(tmp_path: Path, edit) -> Path:
-    lines = INPUT.read_text(encoding="utf-8").splitlines(keepends=True)
-    path = tmp_path / FILE
-    path.write_text("".join(edit(lines)), encoding="utf-8")
-    return path
-
-
-def replace_line(number: int, old: str, new: str):
-    """Edit line `number` (1-based, header = 1), checking the text being replaced is there."""
-
-    def edit(lines):
-        assert old in lines[number - 1], (number, lines[number - 1])
-        lines[number - 1] = lines[number - 1].replace(old, new, 1)
-        return lines
-
-    return edit
+    """A copy of the shipped budget table with `edit(lines) -> lines` applied."""
+    return edited_copy(tmp_path, SOURCE_ID, "budget", edit)
 
 
 def harmonize_copy(path: Path):

@@ -9,11 +9,11 @@ import numpy as np
 import pandas as pd
 import pycountry
 import pytest
-from conftest import harmonize_sample, sample_files
+from conftest import edited_copy, harmonize_sample, replace_line, sample_files
 
 from ercan import schema
 from ercan.errors import SourceError
-from ercan.sources import SAMPLE_DATA, get
+from ercan.sources import get
 
 SOURCE_ID = "gfw_usa"
 INPUTS = get(SOURCE_ID).source.inputs
@@ -32,25 +32,6 @@ def value(rows, area_code, year, variable):
     match = rows[(rows.area_code == area_code) & (rows.year == year) & (rows.variable == variable)]
     assert len(match) == 1, (area_code, year, variable, len(match))
     return match.iloc[0]
-
-
-def drifted(tmp_path: Path, role: str, edit) -> Path:
-    """A copy of the role's shipped file with `edit(lines) -> lines` applied (lines keep their endings)."""
-    lines = (SAMPLE_DATA / INPUTS[role]).read_text(encoding="utf-8").splitlines(keepends=True)
-    path = tmp_path / Path(INPUTS[role]).name
-    path.write_text("".join(edit(lines)), encoding="utf-8")
-    return path
-
-
-def replace_line(number: int, old: str, new: str):
-    """Edit line `number` (1-based, header = 1), checking the text being replaced is there."""
-
-    def edit(lines):
-        assert old in lines[number - 1], (number, lines[number - 1])
-        lines[number - 1] = lines[number - 1].replace(old, new, 1)
-        return lines
-
-    return edit
 
 
 # --- values, exactly as the files give them -----------------------------------------------------
@@ -155,7 +136,8 @@ def test_states_sum_to_the_national_total(rows, variable):
 
 
 def test_renamed_column_is_named_with_closest_match(tmp_path):
-    path = drifted(tmp_path, "state_loss", replace_line(1, '"umd_tree_cover_loss__ha"', '"umd_tree_cover_loss_ha"'))
+    path = edited_copy(tmp_path, SOURCE_ID, "state_loss",
+                       replace_line(1, '"umd_tree_cover_loss__ha"', '"umd_tree_cover_loss_ha"'))
     with pytest.raises(SourceError, match=re.escape(f"file {STATE_LOSS!r}, row 1: expected column "
                                                     "'umd_tree_cover_loss__ha' is missing (did you mean "
                                                     "'umd_tree_cover_loss_ha'?)")):
@@ -163,14 +145,15 @@ def test_renamed_column_is_named_with_closest_match(tmp_path):
 
 
 def test_renamed_names_column(tmp_path):
-    path = drifted(tmp_path, "state_names", replace_line(1, "adm1__id", "adm1_id"))
+    path = edited_copy(tmp_path, SOURCE_ID, "state_names", replace_line(1, "adm1__id", "adm1_id"))
     with pytest.raises(SourceError, match=re.escape("expected column 'adm1__id' is missing (did you mean 'adm1_id'?)")):
         harmonize_sample(SOURCE_ID, state_names=path)
 
 
 def test_adm1_id_without_a_name(tmp_path):
     # DC (id 9) drops out of the names table: its first row in the loss file is line 10
-    path = drifted(tmp_path, "state_names", lambda lines: [l for l in lines if "District of Columbia" not in l])
+    path = edited_copy(tmp_path, SOURCE_ID, "state_names",
+                       lambda lines: [l for l in lines if "District of Columbia" not in l])
     with pytest.raises(
         SourceError,
         match=re.escape(f"file {STATE_LOSS!r}, row 10, column 'adm1': adm1 id '9' has no name in {STATE_NAMES!r}"),
@@ -179,7 +162,7 @@ def test_adm1_id_without_a_name(tmp_path):
 
 
 def test_new_adm1_id_in_extent_file(tmp_path):
-    path = drifted(tmp_path, "state_extent", replace_line(52, '"USA",51,', '"USA",52,'))
+    path = edited_copy(tmp_path, SOURCE_ID, "state_extent", replace_line(52, '"USA",51,', '"USA",52,'))
     with pytest.raises(
         SourceError,
         match=re.escape(f"file {STATE_EXTENT!r}, row 52, column 'adm1': adm1 id '52' has no name in {STATE_NAMES!r}, "
@@ -190,7 +173,7 @@ def test_new_adm1_id_in_extent_file(tmp_path):
 
 def test_non_numeric_cell_names_row_as_in_the_file_and_column(tmp_path):
     # line 10 of the loss file is DC 2001: "USA",9,2001,1.0833366010156404,173.59464002791628
-    path = drifted(tmp_path, "state_loss", replace_line(10, "173.59464002791628", "n/a"))
+    path = edited_copy(tmp_path, SOURCE_ID, "state_loss", replace_line(10, "173.59464002791628", "n/a"))
     with pytest.raises(
         SourceError,
         match=re.escape(f"file {STATE_LOSS!r}, row 10, column 'gfw_gross_emissions_co2e_all_gases__Mg': "
@@ -200,7 +183,8 @@ def test_non_numeric_cell_names_row_as_in_the_file_and_column(tmp_path):
 
 
 def test_thousands_separator_in_national_extent_is_not_a_number(tmp_path):
-    path = drifted(tmp_path, "national_extent", replace_line(2, "279376627.97980386", '"279,376,627.98"'))
+    path = edited_copy(tmp_path, SOURCE_ID, "national_extent",
+                       replace_line(2, "279376627.97980386", '"279,376,627.98"'))
     with pytest.raises(
         SourceError, match=re.escape("row 2, column 'umd_tree_cover_extent_2000__ha': '279,376,627.98' is not a number")
     ):
@@ -208,7 +192,7 @@ def test_thousands_separator_in_national_extent_is_not_a_number(tmp_path):
 
 
 def test_state_name_unknown_to_pycountry(tmp_path):
-    path = drifted(tmp_path, "state_names", replace_line(2, '"Alabama"', '"Alabamma"'))
+    path = edited_copy(tmp_path, SOURCE_ID, "state_names", replace_line(2, '"Alabama"', '"Alabamma"'))
     with pytest.raises(
         SourceError,
         match=re.escape(f"file {STATE_NAMES!r}, row 2, column 'name': unknown state name 'Alabamma' "
@@ -219,19 +203,19 @@ def test_state_name_unknown_to_pycountry(tmp_path):
 
 def test_outlying_area_is_not_a_state(tmp_path):
     # Puerto Rico is a US subdivision in ISO 3166-2 but a country of its own in GADM/GFW
-    path = drifted(tmp_path, "state_names", replace_line(52, '"Wyoming"', '"Puerto Rico"'))
+    path = edited_copy(tmp_path, SOURCE_ID, "state_names", replace_line(52, '"Wyoming"', '"Puerto Rico"'))
     with pytest.raises(SourceError, match=r"row 52, column 'name': unknown state name 'Puerto Rico'"):
         harmonize_sample(SOURCE_ID, state_names=path)
 
 
 def test_two_ids_with_the_same_state_name(tmp_path):
-    path = drifted(tmp_path, "state_names", replace_line(3, '"Alaska"', '"Alabama"'))
+    path = edited_copy(tmp_path, SOURCE_ID, "state_names", replace_line(3, '"Alaska"', '"Alabama"'))
     with pytest.raises(SourceError, match=r"row 3, column 'name': subdivision \(ISO 3166-2\) 'US-AL' appears again"):
         harmonize_sample(SOURCE_ID, state_names=path)
 
 
 def test_other_country_in_iso_column(tmp_path):
-    path = drifted(tmp_path, "national_loss", replace_line(3, '"USA"', '"CAN"'))
+    path = edited_copy(tmp_path, SOURCE_ID, "national_loss", replace_line(3, '"USA"', '"CAN"'))
     with pytest.raises(
         SourceError, match=re.escape(f"file {NATIONAL_LOSS!r}, row 3, column 'iso': unknown country code 'CAN'")
     ):
@@ -239,13 +223,13 @@ def test_other_country_in_iso_column(tmp_path):
 
 
 def test_repeated_state_year(tmp_path):
-    path = drifted(tmp_path, "state_loss", lambda lines: lines + [lines[1]])
+    path = edited_copy(tmp_path, SOURCE_ID, "state_loss", lambda lines: lines + [lines[1]])
     with pytest.raises(SourceError, match=r"row 1021, column 'adm1': area and year 'US-AL\|2001' appears again "
                                           r"\(first at row 2\)"):
         harmonize_sample(SOURCE_ID, state_loss=path)
 
 
 def test_fractional_year(tmp_path):
-    path = drifted(tmp_path, "national_loss", replace_line(2, ",2001,", ",2001.5,"))
+    path = edited_copy(tmp_path, SOURCE_ID, "national_loss", replace_line(2, ",2001,", ",2001.5,"))
     with pytest.raises(SourceError, match=r"row 2, column 'umd_tree_cover_loss__year': '2001.5' is not a year"):
         harmonize_sample(SOURCE_ID, national_loss=path)

@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 import pycountry
 import pytest
-from conftest import harmonize_sample, sample_files
+from conftest import edited_copy, harmonize_sample, replace_line, sample_files
 
 from ercan import schema
 from ercan.errors import SourceError
@@ -37,25 +37,6 @@ def value(rows, area_code, year, variable):
     match = rows[(rows.area_code == area_code) & (rows.year == year) & (rows.variable == variable)]
     assert len(match) == 1, (area_code, year, variable, len(match))
     return match.iloc[0]
-
-
-def drifted(tmp_path: Path, role: str, edit) -> Path:
-    """A copy of the role's shipped file with `edit(lines) -> lines` applied (lines keep their endings)."""
-    lines = (SAMPLE_DATA / INPUTS[role]).read_text(encoding="utf-8").splitlines(keepends=True)
-    path = tmp_path / Path(INPUTS[role]).name
-    path.write_text("".join(edit(lines)), encoding="utf-8")
-    return path
-
-
-def replace_line(number: int, old: str, new: str):
-    """Edit line `number` (1-based, header = 1), checking the text being replaced is there."""
-
-    def edit(lines):
-        assert old in lines[number - 1], (number, lines[number - 1])
-        lines[number - 1] = lines[number - 1].replace(old, new, 1)
-        return lines
-
-    return edit
 
 
 def with_package(tmp_path: Path, edit) -> Path:
@@ -185,42 +166,43 @@ def test_every_country_is_one_fra2020_reports():
 
 
 def test_renamed_column(tmp_path):
-    path = drifted(tmp_path, "forest", replace_line(1, ",Deforestation,", ",Deforestations,"))
+    path = edited_copy(tmp_path, SOURCE_ID, "forest", replace_line(1, ",Deforestation,", ",Deforestations,"))
     with pytest.raises(SourceError, match=re.escape(f"file {DATA!r}, row 1: expected column 'Deforestation' is "
                                                     "missing (did you mean 'Deforestations'?)")):
         harmonize_sample(SOURCE_ID, forest=path)
 
 
 def test_unknown_country_name(tmp_path):
-    path = drifted(tmp_path, "forest", replace_line(862, "Timor,", "Channel Islands,"))
+    path = edited_copy(tmp_path, SOURCE_ID, "forest", replace_line(862, "Timor,", "Channel Islands,"))
     with pytest.raises(SourceError, match=re.escape(f"file {DATA!r}, row 862, column 'Entity': unknown country or "
                                                     "region name 'Channel Islands'")):
         harmonize_sample(SOURCE_ID, forest=path)
 
 
 def test_misspelt_region_suggests_the_closest_name(tmp_path):
-    path = drifted(tmp_path, "forest", replace_line(9, "Africa,", "Afrika,"))
+    path = edited_copy(tmp_path, SOURCE_ID, "forest", replace_line(9, "Africa,", "Afrika,"))
     with pytest.raises(SourceError, match=re.escape("row 9, column 'Entity': unknown country or region name 'Afrika' "
                                                     "(did you mean 'Africa'?)")):
         harmonize_sample(SOURCE_ID, forest=path)
 
 
 def test_two_names_for_one_country(tmp_path):
-    path = drifted(tmp_path, "forest", lambda lines: lines + [lines[861].replace("Timor,", "East Timor,")])
+    path = edited_copy(tmp_path, SOURCE_ID, "forest",
+                       lambda lines: lines + [lines[861].replace("Timor,", "East Timor,")])
     with pytest.raises(SourceError, match=re.escape(f"file {DATA!r}, row 974, column 'Entity': area and Year "
                                                     "'TLS|1990' appear again (first at row 862)")):
         harmonize_sample(SOURCE_ID, forest=path)
 
 
 def test_non_numeric_cell(tmp_path):
-    path = drifted(tmp_path, "forest", replace_line(123, ",5129.3,", ",n/a,"))
+    path = edited_copy(tmp_path, SOURCE_ID, "forest", replace_line(123, ",5129.3,", ",n/a,"))
     with pytest.raises(SourceError, match=re.escape(f"file {DATA!r}, row 123, column 'Deforestation': 'n/a' is not "
                                                     "a number")):
         harmonize_sample(SOURCE_ID, forest=path)
 
 
 def test_year_without_a_period(tmp_path):
-    path = drifted(tmp_path, "forest", replace_line(2, "Afghanistan,1990,", "Afghanistan,2020,"))
+    path = edited_copy(tmp_path, SOURCE_ID, "forest", replace_line(2, "Afghanistan,1990,", "Afghanistan,2020,"))
     message = (f"file {DATA!r}, row 2, column 'Year': Year '2020' is none of the years OWID files FAO's periods "
                "under (1990, 2000, 2010, 2015)")
     with pytest.raises(SourceError, match=re.escape(message)):

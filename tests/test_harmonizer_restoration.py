@@ -11,12 +11,12 @@ from pathlib import Path
 import pandas as pd
 import pycountry
 import pytest
-from conftest import harmonize_sample, sample_files
+from conftest import edited_copy, harmonize_sample, replace_line, sample_files
 
 from ercan import schema
 from ercan.errors import SourceError
 from ercan.harmonizers import restoration
-from ercan.sources import SAMPLE_DATA, get, registry
+from ercan.sources import get, registry
 from ercan.validation import SCHEMA_SUITE, load_suite, validate
 
 SOURCE_ID = "restoration"
@@ -46,23 +46,9 @@ def value(rows, area_code, year, variable="restoration_commitment", year_end=Non
     return match.iloc[0]
 
 
-def lines() -> list[str]:
-    return (SAMPLE_DATA / INPUT).read_text(encoding="utf-8").splitlines(keepends=True)
-
-
 def drifted(tmp_path: Path, edit) -> Path:
-    path = tmp_path / FILE
-    path.write_text("".join(edit(lines())), encoding="utf-8")
-    return path
-
-
-def replace_line(number: int, old: str, new: str):
-    def edit(text):
-        assert old in text[number - 1], (number, text[number - 1])
-        text[number - 1] = text[number - 1].replace(old, new, 1)
-        return text
-
-    return edit
+    """A copy of the shipped facts file with `edit(lines) -> lines` applied."""
+    return edited_copy(tmp_path, SOURCE_ID, "facts", edit)
 
 
 # --- values, as printed, converted to ha --------------------------------------------------------
