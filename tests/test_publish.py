@@ -165,3 +165,21 @@ def test_sigkill_while_publishing_leaves_the_previous_version_served(tmp_path, p
     assert all(storage.exists("products", "observations", v, "manifest.json") for v in folders)
     cat = intake.from_yaml_file(str(root / "catalog.yaml"))
     assert len(cat["observations"].read()) == len(read_version(storage, "observations", latest_before)) - 1
+
+
+def test_two_publishes_racing_publish_once_and_corrupt_nothing(tmp_path, published_store):
+    import shutil
+
+    root = tmp_path / "store"
+    shutil.copytree(published_store.root, root)
+    before = {v["version"] for v in versions(Storage(str(root)), "observations")}
+    racers = [subprocess.Popen([sys.executable, "-c", CRASHING_PUBLISH, str(root)], stderr=subprocess.PIPE, text=True)
+              for _ in range(2)]
+    assert [r.wait(timeout=120) for r in racers] == [0, 0], [r.stderr.read() for r in racers]
+    storage = Storage(str(root))
+    after = {v["version"] for v in versions(storage, "observations")}
+    assert len(after - before) == 1  # the second saw the same content already published
+    assert all(storage.exists("products", "observations", v, "manifest.json")
+               for v in storage.listdir("products", "observations"))
+    cat = intake.from_yaml_file(str(root / "catalog.yaml"))
+    assert cat["observations"].metadata["version"] in after - before
