@@ -99,6 +99,46 @@ def parse_numbers(
     return pd.to_numeric(text.where(~empty), errors="raise").astype("float64")
 
 
+def parse_years(
+    cells: pd.Series, *, file: str, column: str, first_row: int = 2, hint: str = "Every row needs a whole-number year."
+) -> pd.Series:
+    """Whole-number years as int64; an empty or fractional cell is an error naming its row."""
+    numbers = parse_numbers(cells, file=file, column=column, first_row=first_row)
+    bad = numbers.isna() | (numbers != numbers.round())
+    if bad.any():
+        position = int(np.flatnonzero(bad.to_numpy())[0])
+        raise SourceError(
+            f"{cells.iloc[position]!r} is not a year", file=file, row=first_row + position, column=column, hint=hint
+        )
+    return numbers.astype("int64")
+
+
+def require_unique(
+    keys: pd.Series,
+    *,
+    what: str,
+    file: str,
+    column: str,
+    first_row: int = 2,
+    hint: str = "Remove the repeated row; the source reports one value per key.",
+    verb: str = "appears",
+) -> None:
+    """Each key once. `keys` is indexed by position in the file (row = first_row + index); a repeat
+    is an error naming both rows."""
+    repeated = keys.duplicated(keep="first").to_numpy()
+    if repeated.any():
+        at = keys.index[int(np.flatnonzero(repeated)[0])]
+        first = keys.index[int(np.flatnonzero((keys == keys[at]).to_numpy())[0])]
+        key = keys[at].item() if hasattr(keys[at], "item") else keys[at]
+        raise SourceError(
+            f"{what} {key!r} {verb} again (first at row {first_row + int(first)})",
+            file=file,
+            row=first_row + int(at),
+            column=column,
+            hint=hint,
+        )
+
+
 def to_unit(values: pd.Series, from_unit: str, to_unit: str, *, file: str) -> pd.Series:
     try:
         return pd.Series(convert(values.to_numpy(), from_unit, to_unit), index=values.index)

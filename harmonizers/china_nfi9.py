@@ -105,7 +105,16 @@ import pycountry
 from pydantic import BaseModel, ConfigDict, model_validator
 
 from ercan.errors import ConfigError, SourceError, closest, did_you_mean
-from ercan.harmonize import finish, map_codes, parse_numbers, read_csv, require_columns, to_unit
+from ercan.harmonize import (
+    finish,
+    map_codes,
+    parse_numbers,
+    parse_years,
+    read_csv,
+    require_columns,
+    require_unique,
+    to_unit,
+)
 from ercan.schema import FLAGS, LAND_CATEGORIES, VARIABLE_UNITS
 from ercan.sources import Source
 
@@ -371,7 +380,7 @@ def _read_national(raw) -> pd.DataFrame:
             )
     _not_empty(df, raw.name)
     areas = _areas(df[table.area_column], file=raw.name, column=table.area_column)
-    years = _years(df[table.year_column], file=raw.name, column=table.year_column)
+    years = parse_years(df[table.year_column], file=raw.name, column=table.year_column)
     _no_duplicates(areas.assign(year=years), what="area and year", file=raw.name, column=table.year_column)
 
     values = {}
@@ -489,18 +498,6 @@ def _areas(names: pd.Series, *, file: str, column: str) -> pd.DataFrame:
     )
 
 
-def _years(cells: pd.Series, *, file: str, column: str) -> pd.Series:
-    numbers = parse_numbers(cells, file=file, column=column)
-    bad = numbers.isna() | (numbers != numbers.round())
-    if bad.any():
-        position = int(np.flatnonzero(bad.to_numpy())[0])
-        raise SourceError(
-            f"{cells.iloc[position]!r} is not a year", file=file, row=2 + position, column=column,
-            hint="Every row needs a whole-number year.",
-        )
-    return numbers.astype("int64")
-
-
 def _not_empty(df: pd.DataFrame, file: str) -> None:
     if df.empty:
         raise SourceError("has a header but no data rows", file=file, hint="Transcribe the table again.")
@@ -509,17 +506,8 @@ def _not_empty(df: pd.DataFrame, file: str) -> None:
 def _no_duplicates(rows: pd.DataFrame, *, what: str, file: str, column: str) -> None:
     key_columns = [c for c in ("area_code", "variable", "land_category", "year") if c in rows]
     keys = rows[key_columns].astype(str).agg("|".join, axis=1)
-    duplicated = keys.duplicated(keep="first").to_numpy()
-    if duplicated.any():
-        at = keys.index[int(np.flatnonzero(duplicated)[0])]
-        first = keys.index[int(np.flatnonzero((keys == keys[at]).to_numpy())[0])]
-        raise SourceError(
-            f"{what} {keys[at]!r} appears again (first at row {2 + int(first)})",
-            file=file,
-            row=2 + int(at),
-            column=column,
-            hint="Remove the repeated row (two names of one province count as one area).",
-        )
+    require_unique(keys, what=what, file=file, column=column,
+                   hint="Remove the repeated row (two names of one province count as one area).")
 
 
 def _no_key_in_both(rows: pd.DataFrame, files: list[str]) -> None:

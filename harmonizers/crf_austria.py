@@ -58,7 +58,7 @@ import pyarrow as pa
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from ercan.errors import SourceError, did_you_mean
-from ercan.harmonize import finish, map_codes, parse_numbers, read_csv, require_columns, to_unit
+from ercan.harmonize import finish, map_codes, parse_numbers, parse_years, read_csv, require_columns, to_unit
 from ercan.schema import LAND_CATEGORIES, OBSERVATION_KEY, POOLS, VARIABLE_UNITS
 from ercan.sources import Source
 from ercan.units import factor
@@ -182,7 +182,7 @@ def harmonize(files) -> pa.Table:
     area_code = map_codes(
         df[LAYOUT.country], LAYOUT.countries, what="country code", file=raw.name, column=LAYOUT.country
     )
-    year = _years(df[LAYOUT.year], file=raw.name)
+    year = parse_years(df[LAYOUT.year], file=raw.name, column=LAYOUT.year, hint="Every row needs its inventory year.")
     mapping = _row_mappings(df, year, rows, raw.name)
     keep = np.array([m.keep for m in mapping], dtype=bool)
 
@@ -252,21 +252,6 @@ def _read(raw) -> pd.DataFrame:
     for column in (LAYOUT.country, LAYOUT.land_use, LAYOUT.subdivision):
         df[column] = df[column].str.strip()
     return df
-
-
-def _years(cells: pd.Series, *, file: str) -> pd.Series:
-    numbers = parse_numbers(cells, file=file, column=LAYOUT.year)
-    bad = numbers.isna() | (numbers != numbers.round())
-    if bad.any():
-        position = int(np.flatnonzero(bad.to_numpy())[0])
-        raise SourceError(
-            f"{cells.iloc[position]!r} is not a year",
-            file=file,
-            row=2 + position,
-            column=LAYOUT.year,
-            hint="Every row needs its inventory year.",
-        )
-    return numbers.astype("int64")
 
 
 def _row_mappings(df: pd.DataFrame, year: pd.Series, rows: pd.Series, file: str) -> list[RowMapping]:

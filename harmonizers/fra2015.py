@@ -57,14 +57,13 @@ from functools import cache
 from pathlib import Path
 from typing import Literal
 
-import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pycountry
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from ercan.errors import SourceError, did_you_mean
-from ercan.harmonize import finish, parse_numbers, read_csv, to_unit
+from ercan.harmonize import finish, parse_numbers, read_csv, require_unique, to_unit
 from ercan.schema import FLAGS, LAND_CATEGORIES, VARIABLE_UNITS
 from ercan.sources import Source
 
@@ -239,17 +238,8 @@ def _areas(labels: pd.Series, *, file: str) -> pd.DataFrame:
                 "to harmonizers/crosswalks/fra2015_codes.csv after checking what it is.",
             )
     areas = pd.DataFrame(records, columns=["area_code", "area_level", "parent_code"])
-    repeated = areas["area_code"].duplicated().to_numpy()
-    if repeated.any():
-        position = int(np.flatnonzero(repeated)[0])
-        first = int(np.flatnonzero((areas["area_code"] == areas["area_code"].iloc[position]).to_numpy())[0])
-        raise SourceError(
-            f"area {areas['area_code'].iloc[position]!r} appears again (first at row {LAYOUT.first_data_row + first})",
-            file=file,
-            row=LAYOUT.first_data_row + position,
-            column=LAYOUT.label_column,
-            hint="Remove the repeated row; the pivot has one row per code.",
-        )
+    require_unique(areas["area_code"], what="area", file=file, column=LAYOUT.label_column,
+                   first_row=LAYOUT.first_data_row, hint="Remove the repeated row; the pivot has one row per code.")
     return areas
 
 

@@ -57,7 +57,7 @@ import pyarrow as pa
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from ercan.errors import ConfigError, SourceError, did_you_mean
-from ercan.harmonize import finish, parse_numbers, read_csv, require_columns, to_unit
+from ercan.harmonize import finish, parse_numbers, parse_years, read_csv, require_columns, require_unique, to_unit
 from ercan.schema import AREA_LEVELS, LAND_CATEGORIES, VARIABLE_UNITS
 from ercan.sources import Source
 from ercan.units import factor
@@ -155,7 +155,9 @@ def harmonize(files) -> pa.Table:
     require_columns(df, [CONFIG.year_column, *(s.column for s in CONFIG.series)], file=raw.name)
     if df.empty:
         raise SourceError("has a header but no data rows", file=raw.name, hint="Download the table again.")
-    year = _years(df[CONFIG.year_column], file=raw.name)
+    year = parse_years(df[CONFIG.year_column], file=raw.name, column=CONFIG.year_column)
+    require_unique(year, what="year", file=raw.name, column=CONFIG.year_column,
+                   hint="Remove the repeated row; the budget has one row per year.")
 
     frames = []
     for series in CONFIG.series:
@@ -190,24 +192,3 @@ def harmonize(files) -> pa.Table:
     return finish(out, SOURCE.id)
 
 
-def _years(cells: pd.Series, *, file: str) -> pd.Series:
-    """Whole-number years, each once."""
-    column = CONFIG.year_column
-    numbers = parse_numbers(cells, file=file, column=column)
-    bad = numbers.isna() | (numbers != numbers.round())
-    if bad.any():
-        position = int(np.flatnonzero(bad.to_numpy())[0])
-        raise SourceError(
-            f"{cells.iloc[position]!r} is not a year", file=file, row=2 + position, column=column,
-            hint="Every row needs a whole-number year.",
-        )
-    years = numbers.astype("int64")
-    repeated = years.duplicated().to_numpy()
-    if repeated.any():
-        position = int(np.flatnonzero(repeated)[0])
-        first = int(np.flatnonzero((years == years.iloc[position]).to_numpy())[0])
-        raise SourceError(
-            f"year {years.iloc[position]} appears again (first at row {2 + first})", file=file, row=2 + position,
-            column=column, hint="Remove the repeated row; the budget has one row per year.",
-        )
-    return years

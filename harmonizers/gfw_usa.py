@@ -44,7 +44,16 @@ import pycountry
 from pydantic import BaseModel, ConfigDict, model_validator
 
 from ercan.errors import ConfigError, SourceError, did_you_mean
-from ercan.harmonize import finish, map_codes, parse_numbers, read_csv, require_columns, to_unit
+from ercan.harmonize import (
+    finish,
+    map_codes,
+    parse_numbers,
+    parse_years,
+    read_csv,
+    require_columns,
+    require_unique,
+    to_unit,
+)
 from ercan.schema import LAND_CATEGORIES, VARIABLE_UNITS
 from ercan.sources import Source
 
@@ -198,9 +207,9 @@ def _subdivision_codes(raw) -> dict[str, str]:
     names = df[name_column].str.strip()
     _no_empty(ids, file=raw.name, column=id_column)
     _no_empty(names, file=raw.name, column=name_column)
-    _no_duplicates(ids, what="adm1 id", file=raw.name, column=id_column)
+    require_unique(ids, what="adm1 id", file=raw.name, column=id_column)
     codes = map_codes(names, _known_subdivisions(), what="state name", file=raw.name, column=name_column)
-    _no_duplicates(codes, what="subdivision (ISO 3166-2)", file=raw.name, column=name_column)
+    require_unique(codes, what="subdivision (ISO 3166-2)", file=raw.name, column=name_column)
     return dict(zip(ids, codes, strict=True))
 
 
@@ -228,8 +237,8 @@ def _read_table(raw, table: Table, codes: dict[str, str], names_file: str) -> pd
     else:
         rows = pd.DataFrame({"area_code": country, "area_level": "national", "parent_code": None})
     if table.year_column:
-        rows["year"] = _years(df[table.year_column], file=raw.name, column=table.year_column)
-    _no_duplicates(
+        rows["year"] = parse_years(df[table.year_column], file=raw.name, column=table.year_column)
+    require_unique(
         rows["area_code"] + "|" + rows.get("year", pd.Series("", index=rows.index)).astype(str),
         what="area" + (" and year" if table.year_column else ""),
         file=raw.name,
@@ -271,21 +280,6 @@ def _map_ids(ids: pd.Series, codes: dict[str, str], *, file: str, names_file: st
     return mapped
 
 
-def _years(cells: pd.Series, *, file: str, column: str) -> pd.Series:
-    numbers = parse_numbers(cells, file=file, column=column)
-    bad = numbers.isna() | (numbers != numbers.round())
-    if bad.any():
-        position = int(np.flatnonzero(bad.to_numpy())[0])
-        raise SourceError(
-            f"{cells.iloc[position]!r} is not a year",
-            file=file,
-            row=2 + position,
-            column=column,
-            hint="Every row needs a whole-number year.",
-        )
-    return numbers.astype("int64")
-
-
 def _no_empty(cells: pd.Series, *, file: str, column: str) -> None:
     empty = (cells.fillna("") == "").to_numpy()
     if empty.any():
@@ -294,15 +288,3 @@ def _no_empty(cells: pd.Series, *, file: str, column: str) -> None:
         )
 
 
-def _no_duplicates(keys: pd.Series, *, what: str, file: str, column: str) -> None:
-    duplicated = keys.duplicated(keep="first").to_numpy()
-    if duplicated.any():
-        position = int(np.flatnonzero(duplicated)[0])
-        first = int(np.flatnonzero((keys == keys.iloc[position]).to_numpy())[0])
-        raise SourceError(
-            f"{what} {keys.iloc[position]!r} appears again (first at row {2 + first})",
-            file=file,
-            row=2 + position,
-            column=column,
-            hint="Remove the repeated row; the source reports one value per key.",
-        )

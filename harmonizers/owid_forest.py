@@ -71,7 +71,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from ercan.areas import iso3_for_names
 from ercan.errors import ConfigError, SourceError, did_you_mean
-from ercan.harmonize import finish, map_codes, parse_numbers, read_csv, require_columns, to_unit
+from ercan.harmonize import finish, map_codes, parse_numbers, read_csv, require_columns, require_unique, to_unit
 from ercan.schema import FLAGS, LAND_CATEGORIES, VARIABLE_UNITS
 from ercan.sources import Source
 
@@ -229,7 +229,8 @@ def harmonize(files) -> pa.Table:
     areas = _areas(names, file=raw.name)
     years = _years(df[year_column], file=raw.name)
     keys = areas["area_code"] + "|" + years.astype(str)
-    _no_duplicates(keys, file=raw.name, column=entity)
+    require_unique(keys, what="area and Year", verb="appear", file=raw.name, column=entity,
+                   hint="Remove the repeated row, or map the two names to different areas if they differ.")
 
     frames = []
     for value in CONFIG.values:
@@ -323,15 +324,3 @@ def _years(cells: pd.Series, *, file: str) -> pd.Series:
     return numbers.astype("int64")
 
 
-def _no_duplicates(keys: pd.Series, *, file: str, column: str) -> None:
-    duplicated = keys.duplicated(keep="first").to_numpy()
-    if duplicated.any():
-        position = int(np.flatnonzero(duplicated)[0])
-        first = int(np.flatnonzero((keys == keys.iloc[position]).to_numpy())[0])
-        raise SourceError(
-            f"area and Year {keys.iloc[position]!r} appear again (first at row {2 + first})",
-            file=file,
-            row=2 + position,
-            column=column,
-            hint="Remove the repeated row, or map the two names to different areas if they differ.",
-        )

@@ -40,10 +40,7 @@ truncate or shift it, or skew the row numbers in messages).
 
 from __future__ import annotations
 
-import csv
-import io
 import re
-from functools import cache
 from pathlib import Path
 
 import pandas as pd
