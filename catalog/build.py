@@ -29,8 +29,9 @@ def entry_name(product: str, version: str) -> str:
 def _units(columns) -> dict:
     units = {c: schema.ALL_FIELDS[c].unit for c in columns if schema.ALL_FIELDS[c].unit}
     if "unit" in columns:
+        vocabulary = schema.REFERENCE_PARAMETERS if "parameter" in columns else schema.VARIABLE_UNITS
         units["value"] = "see the `unit` column: " + ", ".join(
-            f"{variable} in {unit}" for variable, unit in schema.VARIABLE_UNITS.items()
+            f"{name} in {unit}" for name, unit in vocabulary.items()
         )
     return units
 

@@ -163,13 +163,14 @@ def map_codes(values: pd.Series, mapping: Mapping[str, str], *, what: str, file:
     return mapped
 
 
-def finish(df: pd.DataFrame, source_id: str) -> pa.Table:
-    """Rows in the common schema: every registry column present, in order, with its type."""
+def finish(df: pd.DataFrame, source_id: str, columns: tuple[str, ...] = schema.OBSERVATION_COLUMNS) -> pa.Table:
+    """Rows in the common schema (or, with `schema.REFERENCE_COLUMNS`, the reference-factor table):
+    every registry column present, in order, with its type."""
     df = df.copy()
     df["source"] = source_id
-    for column in schema.OBSERVATION_COLUMNS:
+    for column in columns:
         if column not in df:
             df[column] = None
-    df = df[list(schema.OBSERVATION_COLUMNS)]
+    df = df[list(columns)]
     df = df[df["value"].notna()].reset_index(drop=True)
-    return pa.Table.from_pandas(df, schema=schema.arrow_schema(), preserve_index=False, safe=True)
+    return pa.Table.from_pandas(df, schema=schema.arrow_schema(columns), preserve_index=False, safe=True)

@@ -90,7 +90,9 @@ def gate(storage: Storage, harmonizer: Harmonizer, *, force: bool = False, inges
             "The input probably changed shape; compare it with the sample in sample_data/ and fix the file or the harmonizer."
         )
         return _quarantine(storage, source_id, key, reason, shas, _unreadable(storage, source_id, key, reason))
-    report = validate(table.to_pandas(), [load_suite(SCHEMA_SUITE), load_suite(harmonizer.suite_path)], source_id)
+    # The generated schema suite is the common schema's; reference factors have their own table.
+    schema_suites = [load_suite(SCHEMA_SUITE)] if harmonizer.source.product == "observations" else []
+    report = validate(table.to_pandas(), [*schema_suites, load_suite(harmonizer.suite_path)], source_id)
     quality = pa.Table.from_pandas(report.to_frame().assign(subject=source_id), preserve_index=False)
     storage.write_parquet(quality, "staging", source_id, f"{key}.quality.parquet")
     if not report.passed:
@@ -131,10 +133,13 @@ def _now() -> str:
     return datetime.now(UTC).isoformat()
 
 
-def accepted_observations(storage: Storage) -> pd.DataFrame:
-    """The last accepted rows of every source (a quarantined source keeps its previous ones)."""
+def accepted_rows(storage: Storage, product: str = "observations") -> pd.DataFrame:
+    """The last accepted rows of every source feeding `product` (a quarantined source keeps its
+    previous ones)."""
     frames = []
-    for source_id in registry():
+    for source_id, harmonizer in registry().items():
+        if harmonizer.source.product != product:
+            continue
         accepted = state.load(storage, source_id).get("accepted")
         if accepted:
             frames.append(storage.read_parquet("staging", source_id, f"{accepted['key']}.parquet").to_pandas())
@@ -152,29 +157,23 @@ def quality_rows(storage: Storage) -> pd.DataFrame:
 
 def account(storage: Storage) -> dict[str, pd.DataFrame]:
     """Every product's rows, from the accepted observations of all sources."""
-    observations = accepted_observations(storage)
+    observations = accepted_rows(storage)
     if observations.empty:
         return {}
-    return {"observations": observations, **build(observations), "quality": quality_rows(storage)}
+    factors = accepted_rows(storage, "reference_factors")
+    return {
+        "observations": observations,
+        **build(observations, factors),
+        "reference_factors": factors,
+        "quality": quality_rows(storage),
+    }
 
 
 def publish_products(storage: Storage, frames: dict[str, pd.DataFrame]) -> list[dict]:
     """Publish every product whose content changed, then the catalog. Returns the new manifests."""
-    sources = registry()
     if not frames:
         return []
-    observations = frames["observations"]
-    source_ids = sorted(set(observations["source"]))
-    statuses = {sid: state.load(storage, sid) for sid in sources}
-    provenance = {
-        "sources": [
-            {"id": sid, "title": sources[sid].source.title, "license": sources[sid].source.license,
-             "citation": sources[sid].source.citation}
-            for sid in source_ids
-        ],
-        "licenses": sorted({sources[sid].source.license for sid in source_ids}),
-        "snapshots": sorted(set(observations["snapshot"].str.split(";").explode())),
-    }
+    statuses = {sid: state.load(storage, sid) for sid in registry()}
     validation = {
         sid: {"status": s.get("status"), "reason": s.get("reason")} for sid, s in statuses.items()
     }
@@ -185,9 +184,25 @@ def publish_products(storage: Storage, frames: dict[str, pd.DataFrame]) -> list[
             frame = frames.get(product)
             if frame is None or frame.empty:
                 continue
+            provenance = _provenance(frame if "source" in frame else frames["observations"])
             manifest = publish(storage, product, to_table(product, frame), provenance=provenance, validation=validation)
             if manifest:
                 published.append(manifest)
         crash_point("before_catalog")
         build_catalog(storage)
     return published
+
+
+def _provenance(frame: pd.DataFrame) -> dict:
+    """The sources, licences and raw snapshots a product's rows trace back to."""
+    sources = registry()
+    source_ids = sorted(set(frame["source"]))
+    return {
+        "sources": [
+            {"id": sid, "title": sources[sid].source.title, "license": sources[sid].source.license,
+             "citation": sources[sid].source.citation}
+            for sid in source_ids
+        ],
+        "licenses": sorted({sources[sid].source.license for sid in source_ids}),
+        "snapshots": sorted(set(frame["snapshot"].str.split(";").explode())),
+    }

@@ -72,6 +72,14 @@ PRODUCTS: dict[str, Product] = {
             "bottom_up_value",
         ),
         Product(
+            "reference_factors",
+            "IPCC default factors and national reference stocks (BCEF, root-to-shoot ratios, carbon "
+            "fraction, Tier 1 biomass and growth) by climatic domain, zone, region and stratum",
+            schema.REFERENCE_COLUMNS,
+            schema.REFERENCE_KEY,
+            "value",
+        ),
+        Product(
             "quality",
             "The validation result of every expectation on every source for this version",
             (

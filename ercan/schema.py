@@ -168,7 +168,56 @@ PRODUCT_FIELDS: dict[str, Field] = {
     ]
 }
 
-ALL_FIELDS: dict[str, Field] = {**FIELDS, **PRODUCT_FIELDS}
+# Reference factors: the parameters IPCC methods apply (expansion factors, ratios, default stocks
+# and growth rates), by the stratum they hold for. They describe no area's state, so they are a
+# table of their own (the `reference_factors` product), never observations. One unit each.
+REFERENCE_PARAMETERS: dict[str, str] = {
+    "bcef_stock": "t dm/m3",  # BCEF_S: growing stock volume -> above-ground biomass
+    "bcef_increment": "t dm/m3",  # BCEF_I: net annual increment -> biomass growth
+    "bcef_removals": "t dm/m3",  # BCEF_R: wood removals -> biomass removals
+    "root_to_shoot": "1",  # R: below-ground / above-ground biomass
+    "carbon_fraction": "t C/t dm",  # CF of dry matter
+    "wood_density": "t dm/m3",  # basic wood density
+    "biomass_density": "t dm/ha",  # default biomass stock (pool says which)
+    "biomass_growth": "t dm/ha/yr",  # default annual biomass growth
+    "carbon_density": "t C/ha",  # default or reference carbon stock (pool says which)
+    "stock_change_factor": "1",  # relative stock change factors (F_LU, F_MG, F_I)
+}
+CLIMATIC_DOMAINS = ("tropical", "subtropical", "temperate", "boreal", "polar")
+# What a factor's validity range (condition_min … condition_max) is measured in.
+CONDITION_VARIABLES = {"growing_stock_density": "m3/ha", "biomass_density": "t dm/ha", "stand_age": "yr"}
+
+REFERENCE_FIELDS: dict[str, Field] = {
+    f.name: f
+    for f in [
+        FIELDS["source"],
+        FIELDS["snapshot"],
+        _f("parameter", pa.string(), "The factor (controlled vocabulary).", allowed=tuple(REFERENCE_PARAMETERS), nullable=False),
+        FIELDS["pool"],
+        _f("climatic_domain", pa.string(), "FAO/IPCC climatic domain the factor holds for.", allowed=CLIMATIC_DOMAINS),
+        _f("ecological_zone", pa.string(), "FAO global ecological zone or the source's finer climate zone, lower case."),
+        _f("region", pa.string(), "Continent (lower case) or ISO 3166-1 alpha-3 country the factor holds for."),
+        _f("stratum", pa.string(), "Forest type, vegetation type or land use the factor holds for, as the source names it."),
+        _f("condition_variable", pa.string(), "What bounds the factor's validity range.", allowed=tuple(CONDITION_VARIABLES)),
+        _f("condition_min", pa.float64(), "Lower bound of the validity range (inclusive), in the condition's unit."),
+        _f("condition_max", pa.float64(), "Upper bound of the validity range; empty when open-ended."),
+        _f("value", pa.float64(), "The factor, in `unit`.", nullable=False),
+        _f("value_low", pa.float64(), "Lower end of the factor's range or uncertainty interval, where given."),
+        _f("value_high", pa.float64(), "Upper end of the factor's range or uncertainty interval, where given."),
+        _f("unit", pa.string(), "Canonical unit of the parameter.", allowed=tuple(dict.fromkeys(REFERENCE_PARAMETERS.values())), nullable=False),
+        _f("reference", pa.string(), "Where the value comes from (e.g. `IPCC 2006 GL Vol.4 Table 4.5`), as the source cites it."),
+        FIELDS["flag"],
+    ]
+}
+REFERENCE_COLUMNS: tuple[str, ...] = tuple(REFERENCE_FIELDS)
+# One value per factor and stratum.
+REFERENCE_KEY = (
+    "source", "parameter", "pool", "climatic_domain", "ecological_zone", "region", "stratum",
+    "condition_variable", "condition_min", "condition_max",
+)
+
+# Observation fields win on a shared name (reference_factors reuses their types).
+ALL_FIELDS: dict[str, Field] = {**REFERENCE_FIELDS, **FIELDS, **PRODUCT_FIELDS}
 
 
 def arrow_schema(columns: tuple[str, ...] = OBSERVATION_COLUMNS) -> pa.Schema:
@@ -192,7 +241,12 @@ def render_data_dictionary() -> str:
         "Generated from `ercan/schema.py` by `ercan dictionary`; do not edit by hand.",
         "",
     ]
-    for title, fields in (("Observation fields (the common schema)", FIELDS), ("Product fields", PRODUCT_FIELDS)):
+    sections = (
+        ("Observation fields (the common schema)", FIELDS),
+        ("Product fields", PRODUCT_FIELDS),
+        ("Reference factor fields (`reference_factors`)", REFERENCE_FIELDS),
+    )
+    for title, fields in sections:
         lines += [f"## {title}", "", "| column | type | required | allowed values / range | description |", "|---|---|---|---|---|"]
         for f in fields.values():
             if f.allowed:
@@ -205,5 +259,7 @@ def render_data_dictionary() -> str:
         lines.append("")
     lines += ["## Variables and their units", "", "| variable | unit |", "|---|---|"]
     lines += [f"| `{variable}` | `{unit}` |" for variable, unit in VARIABLE_UNITS.items()]
+    lines += ["", "## Reference parameters and their units", "", "| parameter | unit |", "|---|---|"]
+    lines += [f"| `{parameter}` | `{unit}` |" for parameter, unit in REFERENCE_PARAMETERS.items()]
     lines += ["", "## Observation key", "", "One value per " + ", ".join(f"`{c}`" for c in OBSERVATION_KEY) + ".", ""]
     return "\n".join(lines)

@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from typing import Literal
 
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
@@ -38,6 +39,9 @@ class Source(BaseModel):
     citation: str
     # role -> file under sample_data/ that the nightly run ingests for that role
     inputs: dict[str, str]
+    # The product the source's rows feed: measurements of areas go to `observations`; method
+    # parameters (IPCC defaults, national reference stocks) to `reference_factors`.
+    product: Literal["observations", "reference_factors"] = "observations"
 
 
 @dataclass(frozen=True)

@@ -35,6 +35,10 @@ _SPELLINGS = {
     "%": "percent",
     "m3/ha": "meter ** 3 / hectare",
     "t dm/ha": "tonne * dry_matter / hectare",
+    "t dm/ha/yr": "tonne * dry_matter / hectare / year",
+    "t dm/m3": "tonne * dry_matter / meter ** 3",
+    "t C/t dm": "carbon / dry_matter",
+    "1": "dimensionless",
 }
 
 

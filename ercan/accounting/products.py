@@ -31,7 +31,7 @@ def carbon_stocks(observations: pd.DataFrame, hierarchy: Hierarchy) -> pd.DataFr
     return pd.concat([members, aggregates], ignore_index=True)
 
 
-def build(observations: pd.DataFrame) -> dict[str, pd.DataFrame]:
+def build(observations: pd.DataFrame, factors: pd.DataFrame | None = None) -> dict[str, pd.DataFrame]:
     observations = conform(observations)
     hierarchy = Hierarchy(observations)
     return {
