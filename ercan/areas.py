@@ -68,3 +68,10 @@ def _country_converter():
         )
         table = table.astype({c: "Int64" for c in table.columns if c in integers})
         return coco.CountryConverter(country_data=table)
+
+
+def un_subregions() -> dict[str, str]:
+    """{ISO3: UN M49 sub-region name} for every country country_converter knows."""
+    table = _country_converter().data[["ISO3", "UNregion"]]
+    table = table[table["UNregion"].map(lambda r: isinstance(r, str) and r != "")]
+    return dict(zip(table["ISO3"], table["UNregion"]))

@@ -17,7 +17,7 @@ import pyarrow as pa
 
 from ercan.catalog.build import build_catalog
 from ercan import snapshots, state
-from ercan.accounting.products import build
+from ercan.accounting.products import Options, build
 from ercan.errors import SourceError
 from ercan.publish import PRODUCTS, crash_point, publish, remove_incomplete, to_table
 from ercan.sources import SAMPLE_DATA, Harmonizer, registry
@@ -163,7 +163,7 @@ def account(storage: Storage) -> dict[str, pd.DataFrame]:
     factors = accepted_rows(storage, "reference_factors")
     return {
         "observations": observations,
-        **build(observations, factors),
+        **build(observations, Options.from_env()),
         "reference_factors": factors,
         "quality": quality_rows(storage),
     }

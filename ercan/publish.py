@@ -54,22 +54,47 @@ PRODUCTS: dict[str, Product] = {
         Product(
             "carbon_stocks",
             "Forest area, carbon density and carbon stock by pool: countries as reported or derived "
-            "(stock = density × area), regions and the world bottom-up with coverage",
-            _OBS + _COVERAGE,
-            schema.OBSERVATION_KEY,
+            "(stock = density × area), regions (UN M49 and FRA) and the world bottom-up with coverage, "
+            "each aggregate reported-only and gap-filled (flagged), with 95 % uncertainty",
+            _OBS + ("method", "uncertainty_basis") + _COVERAGE,
+            schema.OBSERVATION_KEY + ("method",),
+            "value",
+        ),
+        Product(
+            "carbon_fluxes",
+            "Net emissions and removals (t CO2e/yr, removals negative) by area, land category, pool and "
+            "period, by method (stock-difference, gain-loss, reported stock change) beside inventory-"
+            "reported values, with Approach 1 and Monte Carlo 95 % intervals",
+            _OBS + ("method", "uncertainty_basis", "interval_low", "interval_high"),
+            schema.OBSERVATION_KEY + ("method",),
+            "value",
+        ),
+        Product(
+            "restoration_progress",
+            "Restoration area, pledges and forest-gain proxies by area and year, with the Kunming-Montreal "
+            "Target 2 (30 % of degraded ecosystems under restoration by 2030) and the share achieved "
+            "where the degraded area is known",
+            (
+                "source", "snapshot", "area_code", "area_level", "parent_code", "year", "year_start", "year_end",
+                "indicator", "basis", "value", "unit", "flag", "degraded_area", "target_share", "target_year",
+                "share_achieved", "target_progress", "note",
+            ),
+            ("source", "area_code", "year", "year_start", "year_end", "indicator"),
             "value",
         ),
         Product(
             "reconciliation",
-            "Every reported aggregate beside the bottom-up sum of its members: difference and coverage",
+            "Every reported aggregate beside the bottom-up sum of its members, and every source or method "
+            "beside the preferred one: difference, tolerance and coverage",
             (
-                "source", "snapshot", "area_code", "area_level", "year", "land_category", "category",
-                "variable", "pool", "unit", "reported_value", "bottom_up_value", "difference",
-                "relative_difference", "tolerance", "within_tolerance", "members_total",
-                "members_reporting", "coverage",
+                "kind", "source", "snapshot", "area_code", "area_level", "year", "year_start", "year_end",
+                "land_category", "category", "variable", "pool", "unit", "reported_value", "bottom_up_value",
+                "other_source", "other_value", "preferred_source", "difference", "relative_difference",
+                "tolerance", "within_tolerance", "members_total", "members_reporting", "coverage",
             ),
-            ("source", "area_code", "year", "land_category", "category", "variable", "pool"),
-            "bottom_up_value",
+            ("kind", "source", "area_code", "year", "year_start", "year_end", "land_category", "category",
+             "variable", "pool", "other_source"),
+            "difference",
         ),
         Product(
             "reference_factors",

@@ -154,6 +154,30 @@ PRODUCT_FIELDS: dict[str, Field] = {
         _f("relative_difference", pa.float64(), "difference / reported_value."),
         _f("tolerance", pa.float64(), "The relative tolerance the comparison is judged against."),
         _f("within_tolerance", pa.bool_(), "Whether |relative_difference| ≤ tolerance; empty when coverage is partial."),
+        _f("method", pa.string(), "How the value was obtained: `reported`, `density_x_area`, `pool_sum`, "
+           "`bottom_up`, `regional_density:<region>` (gap-filled), `stock_difference`, `gain_loss`, ... "
+           "(docs/accounting.md)."),
+        _f("uncertainty_basis", pa.string(), "`reported` when the uncertainty comes from the sources, `default` "
+           "when a documented default stood in for a missing one.", allowed=("reported", "default")),
+        _f("interval_low", pa.float64(), "Lower end of the 95 % interval by Monte Carlo (IPCC Approach 2), in `unit`."),
+        _f("interval_high", pa.float64(), "Upper end of the 95 % interval by Monte Carlo (IPCC Approach 2), in `unit`."),
+        _f("kind", pa.string(), "What is reconciled: an aggregate against its members, a source against the "
+           "preferred source, or an estimate against the reported value.",
+           allowed=("aggregate_vs_members", "source_vs_source", "method_vs_reported")),
+        _f("other_source", pa.string(), "The source (and method) compared with the preferred one."),
+        _f("other_value", pa.float64(), "The compared source's value."),
+        _f("preferred_source", pa.string(), "The source whose value is published, by the declared priority "
+           "(ercan/accounting/priorities.csv)."),
+        _f("indicator", pa.string(), "What a restoration row measures.",
+           allowed=("restoration_area", "restoration_commitment", "afforestation", "natural_expansion")),
+        _f("basis", pa.string(), "What the indicator is: reported restoration, a pledge, or a labelled proxy."),
+        _f("degraded_area", pa.float64(), "Degraded area (ha) reported for the same area, up to the row's year.", unit="ha"),
+        _f("target_share", pa.float64(), "Kunming-Montreal Target 2: share of degraded ecosystems under "
+           "effective restoration by `target_year`.", min_value=0.0, max_value=1.0),
+        _f("target_year", pa.int32(), "Year of the target."),
+        _f("share_achieved", pa.float64(), "restoration_area / degraded_area, where both were reported.", min_value=0.0),
+        _f("target_progress", pa.float64(), "share_achieved / target_share (1 = target met).", min_value=0.0),
+        _f("note", pa.string(), "Why a value is missing or how to read it."),
         _f("subject", pa.string(), "What a quality gate checked: a source id or a product name."),
         _f("suite", pa.string(), "The expectation suite (a file in `expectations/`)."),
         _f("position", pa.int32(), "The expectation's position in its suite."),

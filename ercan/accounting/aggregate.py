@@ -7,6 +7,7 @@ aggregate's area they cover; a total over part of the members is labelled `parti
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from ercan.accounting.hierarchy import Hierarchy
@@ -28,22 +29,37 @@ def bottom_up(members: pd.DataFrame, hierarchy: Hierarchy, area_basis: pd.DataFr
     rows = membership.merge(additive, left_on="member", right_on="area_code")
     basis = area_basis.rename(columns={"area_code": "member", "value": "basis"})[["member", "year", "basis"]]
     rows = rows.merge(basis, on=["member", "year"], how="left")
+    # Approach 1 (IPCC Eq. 3.2) over members: √Σ(U·x)²; unknown when any member's U is unknown.
+    rows["spread2"] = (rows["uncertainty"] * rows["value"]) ** 2
+    rows["spread_unknown"] = rows["spread2"].isna()
+    rows["is_default"] = rows["uncertainty_basis"] == "default" if "uncertainty_basis" in rows else False
+    rows["basis_unknown"] = rows["basis"].isna()
     summed = (
         rows.groupby(_GROUP, dropna=False)
         .agg(
             value=("value", "sum"),
+            spread2=("spread2", "sum"),
+            spread_unknown=("spread_unknown", "any"),
+            is_default=("is_default", "any"),
             members_reporting=("member", "nunique"),
-            reporting_area=("basis", lambda b: b.sum(min_count=len(b))),
+            reporting_area=("basis", "sum"),
+            basis_unknown=("basis_unknown", "any"),
             snapshot=("snapshot", join_snapshots),
         )
         .reset_index()
     )
+    summed["spread"] = np.sqrt(summed.pop("spread2")).where(~summed.pop("spread_unknown"))
+    summed["uncertainty_basis"] = np.where(summed.pop("is_default"), "default", np.where(summed["spread"].notna(), "reported", None))
+    summed["reporting_area"] = summed["reporting_area"].where(~summed.pop("basis_unknown"))
+    summed["uncertainty"] = summed.pop("spread") / summed["value"].abs()
     totals = membership.merge(basis, left_on="member", right_on="member", how="left")
+    totals["basis_unknown"] = totals["basis"].isna()
     totals = (
         totals.groupby(["aggregate", "year"])
-        .agg(members_total=("member", "nunique"), total_area=("basis", lambda b: b.sum(min_count=len(b))))
+        .agg(members_total=("member", "nunique"), total_area=("basis", "sum"), basis_unknown=("basis_unknown", "any"))
         .reset_index()
     )
+    totals["total_area"] = totals["total_area"].where(~totals.pop("basis_unknown"))
     out = summed.merge(totals, on=["aggregate", "year"], how="left")
     out["members_total"] = out["members_total"].fillna(out["aggregate"].map(membership.groupby("aggregate").size()))
     out["coverage_share"] = (out["reporting_area"] / out["total_area"]).clip(upper=1.0)

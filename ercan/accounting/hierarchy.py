@@ -1,16 +1,25 @@
-"""The area hierarchy, read from the data: every observation's (area_code → parent_code) link.
+"""The area hierarchy, read from data: every observation's (area_code → parent_code) link, plus
+every country's UN M49 geographic region.
 
 Sources declare where their areas sit (FRA: country → FRA subregion → FRA region → WORLD;
-GFW: US state → USA). An area may sit in more than one hierarchy, so this is a DAG; an aggregate's
-members are its descendants one level of scale below it (countries for regions and WORLD,
-subnational units for a country).
+GFW: US state → USA). The UN M49 regions come from country_converter's country table (each
+country's M49 sub-region) and `m49_regions.csv` (the M49 codes of the regions and which region
+holds which, from the UN Statistics Division's standard), never from a hand-kept country list.
+An area sits in several hierarchies, so this is a DAG; an aggregate's members are its descendants
+one level of scale below it (countries for regions and WORLD, subnational units for a country).
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
+from functools import cache
+from pathlib import Path
 
 import pandas as pd
+
+from ercan.areas import un_subregions
+
+M49_REGIONS = Path(__file__).with_name("m49_regions.csv")
 
 MEMBER_LEVEL = {"global": "national", "regional": "national", "national": "subnational", "subnational": "site"}
 
@@ -18,6 +27,8 @@ MEMBER_LEVEL = {"global": "national", "regional": "national", "national": "subna
 class Hierarchy:
     def __init__(self, observations: pd.DataFrame):
         links = observations[["area_code", "area_level", "parent_code"]].drop_duplicates()
+        countries = links.loc[links["area_level"] == "national", "area_code"].unique()
+        links = pd.concat([links, m49_links(countries)], ignore_index=True)
         self.level = dict(zip(links["area_code"], links["area_level"]))
         self.children: dict[str, set[str]] = defaultdict(set)
         self.parent: dict[str, str] = {}
@@ -51,3 +62,41 @@ class Hierarchy:
         frame = pd.DataFrame(rows, columns=["aggregate", "member"])
         frame["aggregate_level"] = frame["aggregate"].map(self.level)
         return frame
+
+
+def m49_code(number: str) -> str:
+    return "WORLD" if number == "001" else f"M49:{number}"
+
+
+@cache
+def _m49_table() -> tuple[dict[str, str], pd.DataFrame]:
+    regions = pd.read_csv(M49_REGIONS, dtype=str)
+    region_links = pd.DataFrame({
+        "area_code": regions["m49"].map(m49_code),
+        "area_level": "regional",
+        "parent_code": regions["parent_m49"].map(m49_code),
+    })
+    return dict(zip(regions["un_region"], regions["m49"].map(m49_code))), region_links
+
+
+def m49_links(countries) -> pd.DataFrame:
+    """(country → its M49 sub-region) for these ISO3 codes, and every M49 region's own link to the
+    region above it. Codes the country table does not know (e.g. FRA 2015's retired ANT) get none."""
+    code_of_region, region_links = _m49_table()
+    region_of = {iso3: code_of_region.get(name) for iso3, name in un_subregions().items()}
+    countries = [c for c in countries if isinstance(region_of.get(c), str)]
+    country_links = pd.DataFrame(
+        {"area_code": countries, "area_level": "national", "parent_code": [region_of[c] for c in countries]}
+    )
+    return pd.concat([country_links, region_links], ignore_index=True)
+
+
+def m49_ancestors(country: str) -> list[str]:
+    """The country's M49 regions from the nearest up: sub-region, (intermediate) region, WORLD."""
+    code_of_region, region_links = _m49_table()
+    parent = dict(zip(region_links["area_code"], region_links["parent_code"]))
+    chain, code = [], code_of_region.get(un_subregions().get(country, ""))
+    while code:
+        chain.append(code)
+        code = parent.get(code)
+    return chain

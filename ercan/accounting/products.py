@@ -2,39 +2,84 @@
 
 from __future__ import annotations
 
+import os
+from dataclasses import dataclass
+
 import pandas as pd
 
 from ercan.accounting.aggregate import bottom_up
+from ercan.accounting.fluxes import carbon_fluxes
+from ercan.accounting.gapfill import fill_pools
 from ercan.accounting.hierarchy import Hierarchy
 from ercan.accounting.reconcile import reconcile
-from ercan.accounting.stocks import national_stocks
+from ercan.accounting.restoration import restoration_progress
+from ercan.accounting.stocks import national_stocks, with_default_uncertainty
 from ercan.schema import conform
 
 STOCK_VARIABLES = ("area", "carbon_density", "carbon_stock")
 
 
-def carbon_stocks(observations: pd.DataFrame, hierarchy: Hierarchy) -> pd.DataFrame:
+@dataclass(frozen=True)
+class Options:
+    """Accounting switches a steward may turn (ERCAN_GAP_FILL=off, see docs/accounting.md)."""
+
+    gap_fill: bool = True
+
+    @classmethod
+    def from_env(cls) -> Options:
+        return cls(gap_fill=os.environ.get("ERCAN_GAP_FILL", "on").lower() not in ("off", "0", "false", "no"))
+
+
+def carbon_stocks(observations: pd.DataFrame, hierarchy: Hierarchy, options: Options) -> pd.DataFrame:
     """Forest area, carbon density and carbon stock per pool: countries as reported/derived,
-    regions and the world bottom-up from countries, each aggregate with its coverage."""
+    regions and the world bottom-up from countries, each aggregate with its coverage. With
+    gap-filling, missing pools are filled (flagged) and every aggregate's stock is published a
+    second time, gap-filled, beside the reported-only one."""
     stocks = national_stocks(observations)
     if stocks.empty:  # no source reports carbon densities
         return pd.DataFrame()
-    stock_sources = set(stocks["source"])
     national = observations[
         (observations["area_level"] == "national")
-        & observations["source"].isin(stock_sources)
+        & observations["source"].isin(set(stocks["source"]))
         & observations["variable"].isin(STOCK_VARIABLES)
+        & observations["category"].isna()
     ]
+    national = with_default_uncertainty(national).assign(method="reported")
     members = pd.concat([national, stocks], ignore_index=True)
-    basis = national[(national["variable"] == "area") & (national["land_category"] == "forest_land")]
-    aggregates = bottom_up(members, hierarchy, basis[["area_code", "year", "value"]])
-    return pd.concat([members, aggregates], ignore_index=True)
+    area = national[(national["variable"] == "area") & (national["land_category"] == "forest_land")]
+    basis = area[["area_code", "year", "value"]]
+    reported_only = bottom_up(members, hierarchy, basis).assign(method="bottom_up")
+    frames = [members, reported_only]
+    if options.gap_fill:
+        regional_densities = reported_only[reported_only["variable"] == "carbon_density"]
+        filled = fill_pools(area, stocks, regional_densities)
+        if not filled.empty:
+            frames += [filled, _gap_filled_aggregates(stocks, filled, reported_only, hierarchy, basis)]
+    return pd.concat(frames, ignore_index=True)
 
 
-def build(observations: pd.DataFrame, factors: pd.DataFrame | None = None) -> dict[str, pd.DataFrame]:
+def _gap_filled_aggregates(stocks, filled, reported_only, hierarchy, basis) -> pd.DataFrame:
+    """Every aggregate again, over every member's stock: reported where it was, gap-filled where
+    not. Its coverage columns still describe the members that reported (the rest is filled)."""
+    filled_stocks = filled[filled["variable"] == "carbon_stock"]
+    complete = pd.concat([stocks, filled_stocks], ignore_index=True)
+    aggregates = bottom_up(complete, hierarchy, basis)
+    coverage = ["members_reporting", "coverage_share", "coverage"]
+    key = ["area_code", "source", "variable", "pool", "land_category", "year"]
+    aggregates = aggregates.drop(columns=coverage).merge(reported_only[key + coverage], on=key, how="left")
+    aggregates["members_reporting"] = aggregates["members_reporting"].fillna(0)
+    aggregates["coverage"] = aggregates["coverage"].fillna("partial")
+    return aggregates.assign(flag="gap_filled", method="bottom_up_gap_filled")
+
+
+def build(observations: pd.DataFrame, options: Options = Options()) -> dict[str, pd.DataFrame]:
     observations = conform(observations)
     hierarchy = Hierarchy(observations)
+    stocks = carbon_stocks(observations, hierarchy, options)
+    fluxes = carbon_fluxes(observations, stocks)
     return {
-        "carbon_stocks": carbon_stocks(observations, hierarchy),
-        "reconciliation": reconcile(observations, hierarchy),
+        "carbon_stocks": stocks,
+        "carbon_fluxes": fluxes,
+        "restoration_progress": restoration_progress(observations),
+        "reconciliation": reconcile(observations, hierarchy, fluxes),
     }

@@ -8,6 +8,9 @@ members reported, the comparison is shown but not judged (`within_tolerance` is 
 
 from __future__ import annotations
 
+from functools import cache
+from pathlib import Path
+
 import pandas as pd
 
 from ercan.accounting.aggregate import bottom_up
@@ -20,7 +23,7 @@ TOLERANCE = 0.001
 _KEY = ["area_code", "source", "variable", "pool", "land_category", "category", "year", "unit"]
 
 
-def reconcile(observations: pd.DataFrame, hierarchy: Hierarchy, tolerance: float = TOLERANCE) -> pd.DataFrame:
+def reconcile_aggregates(observations: pd.DataFrame, hierarchy: Hierarchy, tolerance: float = TOLERANCE) -> pd.DataFrame:
     aggregates = set(hierarchy.aggregates())
     reported = observations[
         observations["area_code"].isin(aggregates) & observations["variable"].map(is_additive)
@@ -47,4 +50,97 @@ def reconcile(observations: pd.DataFrame, hierarchy: Hierarchy, tolerance: float
     # Only an aggregate all of whose members reported can be judged: a partial sum is expected to fall short.
     judged = merged["coverage"] == "complete"
     merged["within_tolerance"] = (merged["relative_difference"].abs() <= tolerance).astype(object).where(judged, None)
+    return merged.assign(kind="aggregate_vs_members")
+
+
+def reconcile(observations: pd.DataFrame, hierarchy: Hierarchy, fluxes: pd.DataFrame) -> pd.DataFrame:
+    """Every check of one figure against another: aggregates against their members, and sources
+    (or methods) against the one the declared priority publishes."""
+    frames = [reconcile_aggregates(observations, hierarchy), compare_sources(observations, fluxes)]
+    frames = [f for f in frames if not f.empty]
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
+PRIORITIES = Path(__file__).with_name("priorities.csv")
+
+
+@cache
+def priorities() -> pd.DataFrame:
+    table = pd.read_csv(PRIORITIES)
+    return table.assign(priority=table["priority"].str.split())
+
+
+def compare_sources(observations: pd.DataFrame, fluxes: pd.DataFrame) -> pd.DataFrame:
+    """The same quantity from different sources, each beside the one the declared priority
+    (priorities.csv) publishes: forest area by FRA 2020 vs FRA 2015 vs OWID vs national
+    inventories; inventory-reported forest net emissions vs FRA stock-difference estimates."""
+    frames = []
+    for rule in priorities().itertuples(index=False):
+        rank = {source: i for i, source in enumerate(rule.priority)}
+        if rule.variable == "net_emissions":
+            frames.append(_method_vs_reported(fluxes, rule, rank))
+        else:
+            rows = observations[
+                (observations["variable"] == rule.variable)
+                & (observations["land_category"] == rule.land_category)
+                & (observations["area_level"] == "national")
+                & observations["category"].isna()
+                & observations["source"].isin(rank)
+            ]
+            frames.append(_against_preferred(rows, ["area_code", "year"], rank, rule.tolerance, "source_vs_source"))
+    frames = [f for f in frames if not f.empty]
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
+def _against_preferred(rows: pd.DataFrame, key: list[str], rank: dict, tolerance: float, kind: str) -> pd.DataFrame:
+    rows = rows.assign(rank=rows["source"].map(rank)).sort_values("rank")
+    preferred = rows.drop_duplicates(key, keep="first")
+    others = rows.merge(preferred[key + ["source"]].rename(columns={"source": "preferred"}), on=key)
+    others = others[others["source"] != others["preferred"]]
+    merged = preferred.merge(
+        others[key + ["source", "value", "method"] if "method" in others else key + ["source", "value"]]
+        .rename(columns={"source": "other_source", "value": "other_value", "method": "other_method"}),
+        on=key,
+    )
+    if merged.empty:
+        return merged
+    merged = merged.rename(columns={"value": "reported_value"})
+    merged["preferred_source"] = merged["source"]
+    merged["kind"] = kind
+    merged["difference"] = merged["other_value"] - merged["reported_value"]
+    merged["relative_difference"] = merged["difference"] / merged["reported_value"].where(merged["reported_value"] != 0)
+    merged["tolerance"] = tolerance
+    merged["within_tolerance"] = (merged["relative_difference"].abs() <= tolerance).astype(object)
     return merged
+
+
+def _method_vs_reported(fluxes: pd.DataFrame, rule, rank: dict) -> pd.DataFrame:
+    """An inventory's reported forest-land net emissions in a year beside every stock-difference
+    estimate (total pool, else living biomass) whose period contains that year."""
+    if fluxes.empty:
+        return pd.DataFrame()
+    national = fluxes[(fluxes["area_level"] == "national") & (fluxes["land_category"] == rule.land_category)]
+    reported = national[(national["method"] == "reported") & national["source"].isin(rank)]
+    estimated = national[(national["method"] == "stock_difference") & national["pool"].isin(["total", "biomass"])]
+    estimated = estimated.sort_values("pool", key=lambda p: p.map({"total": 0, "biomass": 1}))
+    estimated = estimated.drop_duplicates(["source", "area_code", "year_start", "year_end"])
+    pairs = reported.merge(
+        estimated[["area_code", "source", "pool", "year_start", "year_end", "value"]].rename(
+            columns={"source": "other_source", "pool": "other_pool", "value": "other_value"}
+        ),
+        on="area_code", suffixes=("", "_estimate"),
+    )
+    inside = (pairs["year"] >= pairs["year_start_estimate"]) & (pairs["year"] <= pairs["year_end_estimate"])
+    pairs = pairs[inside].drop(columns=["year_start", "year_end"]).rename(
+        columns={"year_start_estimate": "year_start", "year_end_estimate": "year_end", "value": "reported_value"}
+    )
+    if pairs.empty:
+        return pairs
+    pairs["other_source"] = pairs["other_source"] + ":stock_difference:" + pairs.pop("other_pool")
+    pairs["preferred_source"] = pairs["source"]
+    pairs["kind"] = "method_vs_reported"
+    pairs["difference"] = pairs["other_value"] - pairs["reported_value"]
+    pairs["relative_difference"] = pairs["difference"] / pairs["reported_value"].where(pairs["reported_value"] != 0)
+    pairs["tolerance"] = rule.tolerance
+    pairs["within_tolerance"] = (pairs["relative_difference"].abs() <= rule.tolerance).astype(object)
+    return pairs
