@@ -50,6 +50,8 @@ def run(
     Example: ercan run --source fra2020 --storage s3://bucket/ercan
     """
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    # Prefect's 20 s for its temporary server to start is too short on a busy 2-core machine.
+    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
     try:
         from ercan.sources import get
         from ercan.storage import resolve_root

@@ -59,3 +59,12 @@ def replace_line(number: int, old: str, new: str) -> Callable[[list[str]], list[
 @pytest.fixture
 def harmonized():
     return harmonize_sample
+
+
+def one(frame, **where):
+    """The single row of `frame` matching every column == value (None: the column is empty)."""
+    rows = frame
+    for column, wanted in where.items():
+        rows = rows[rows[column].isna()] if wanted is None else rows[rows[column] == wanted]
+    assert len(rows) == 1, rows
+    return rows.iloc[0]

@@ -4,7 +4,7 @@ expected values are computed by hand in the test (the frame is made up for the a
 import pandas as pd
 import pytest
 
-from conftest import harmonize_sample
+from conftest import harmonize_sample, one
 from ercan.accounting.hierarchy import Hierarchy
 from ercan.accounting.products import build
 from ercan.accounting.stocks import national_stocks
@@ -18,14 +18,6 @@ def observations():
 @pytest.fixture(scope="module")
 def products(observations):
     return build(observations)
-
-
-def one(frame, **where):
-    rows = frame
-    for column, wanted in where.items():
-        rows = rows[rows[column].isna()] if wanted is None else rows[rows[column] == wanted]
-    assert len(rows) == 1, rows
-    return rows.iloc[0]
 
 
 def test_national_stock_is_density_times_area(observations):

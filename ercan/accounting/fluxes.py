@@ -40,13 +40,14 @@ def periods(years) -> list[tuple[int, int]]:
 
 
 def stock_difference(stocks: pd.DataFrame) -> pd.DataFrame:
-    """ΔC between reporting dates of carbon stocks (not gap-filled ones: a filled stock moves with
-    its region's density, not with the country's forest)."""
+    """ΔC between reporting dates of carbon stocks: only stocks from reports (a gap-filled stock
+    moves with its region's density, not with the country's forest; an interpolated one is not a
+    reporting date)."""
     if stocks.empty:
         return pd.DataFrame()
     usable = stocks[
         (stocks["variable"] == "carbon_stock")
-        & (stocks["flag"] != "gap_filled")
+        & stocks["flag"].isin(["reported", "derived"])  # neither gap-filled nor interpolated
         & (stocks["coverage"].isna() | (stocks["coverage"] == "complete"))
     ]
     if usable.empty:

@@ -14,6 +14,8 @@ from ercan.accounting.hierarchy import Hierarchy
 from ercan.accounting.reconcile import reconcile
 from ercan.accounting.restoration import restoration_progress
 from ercan.accounting.stocks import national_stocks, with_default_uncertainty
+from ercan.accounting.timeseries import interpolate
+from ercan.errors import ConfigError
 from ercan.schema import conform
 
 STOCK_VARIABLES = ("area", "carbon_density", "carbon_stock")
@@ -24,10 +26,21 @@ class Options:
     """Accounting switches a steward may turn (ERCAN_GAP_FILL=off, see docs/accounting.md)."""
 
     gap_fill: bool = True
+    # Years to interpolate national stock series at (between reporting years only; none by default)
+    interpolate_years: tuple[int, ...] = ()
 
     @classmethod
     def from_env(cls) -> Options:
-        return cls(gap_fill=os.environ.get("ERCAN_GAP_FILL", "on").lower() not in ("off", "0", "false", "no"))
+        """ERCAN_GAP_FILL=off turns gap-filling off; ERCAN_INTERPOLATE_YEARS="2016-2019,2021" asks
+        for interpolated national series at those years."""
+        years, text = [], os.environ.get("ERCAN_INTERPOLATE_YEARS", "")
+        for part in filter(None, text.replace(" ", "").split(",")):
+            first, _, last = part.partition("-")
+            if not (first.isdigit() and (last.isdigit() or not last)):
+                raise ConfigError(f"ERCAN_INTERPOLATE_YEARS={text!r}: write years or ranges, e.g. '2016-2019,2021'")
+            years += range(int(first), int(last or first) + 1)
+        gap_fill = os.environ.get("ERCAN_GAP_FILL", "on").lower() not in ("off", "0", "false", "no")
+        return cls(gap_fill=gap_fill, interpolate_years=tuple(years))
 
 
 def carbon_stocks(observations: pd.DataFrame, hierarchy: Hierarchy, options: Options) -> pd.DataFrame:
@@ -50,6 +63,8 @@ def carbon_stocks(observations: pd.DataFrame, hierarchy: Hierarchy, options: Opt
     basis = area[["area_code", "year", "value"]]
     reported_only = bottom_up(members, hierarchy, basis).assign(method="bottom_up")
     frames = [members, reported_only]
+    if options.interpolate_years:
+        frames.append(interpolate(members, options.interpolate_years))
     if options.gap_fill:
         regional_densities = reported_only[reported_only["variable"] == "carbon_density"]
         filled = fill_pools(area, stocks, regional_densities)
