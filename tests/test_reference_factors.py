@@ -3,6 +3,7 @@ and where two sources transcribe the same IPCC table they give the same factor u
 
 from __future__ import annotations
 
+import pandas as pd
 import pytest
 from conftest import harmonize_sample
 
@@ -84,3 +85,18 @@ def test_class_bounds_refuses_gaps_overlaps_and_empty_classes(classes, problem):
 def test_every_source_gives_the_reference_table(factors):
     for source, rows in factors.items():
         assert tuple(rows.columns) == schema.REFERENCE_COLUMNS, source
+
+
+def test_a_reference_suite_catches_what_the_schema_suite_would(factors):
+    """A corrupted copy of real rows (built here): a repeated key, a BCEF in kg/m3, a ratio in the wrong unit."""
+    from ercan.validation import load_suite, validate
+
+    rows = factors["ipcc_factors_jrc"]
+    corrupted = pd.concat([rows, rows.iloc[[0]]], ignore_index=True)
+    corrupted.loc[1, "value"] = 470.0  # bcef_increment 0.47 t/m3 written in kg/m3
+    corrupted.loc[117, "unit"] = "t dm/m3"  # a root-to-shoot ratio (row 118) with a BCEF's unit
+    report = validate(corrupted, [load_suite(registry()["ipcc_factors_jrc"].suite_path)], "ipcc_factors_jrc")
+    failed = {(o.expectation, o.column) for o in report.critical_failures}
+    assert ("expect_compound_columns_to_be_unique", ",".join(schema.REFERENCE_KEY)) in failed
+    assert ("expect_column_values_to_be_between", "value") in failed
+    assert ("expect_column_pair_values_to_be_in_set", "parameter") in failed
