@@ -9,11 +9,15 @@ from __future__ import annotations
 import csv
 import io
 import re
+import zipfile
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 
 import numpy as np
+import openpyxl
 import pandas as pd
 import pyarrow as pa
+from openpyxl.utils import get_column_letter
 
 from ercan import schema
 from ercan.errors import SourceError, did_you_mean
@@ -60,6 +64,64 @@ def _check_field_counts(raw) -> None:
                 )
         except (UnicodeDecodeError, csv.Error):
             return  # read_csv reports these with its own message
+
+
+@dataclass(frozen=True)
+class Sheet:
+    """One worksheet as the values the workbook cached when last saved, and its formulas (rows and
+    columns 1-based, as a spreadsheet shows them)."""
+
+    file: str
+    name: str
+    rows: list[tuple]
+    formulas: dict[tuple[int, int], str]
+
+    def value(self, row: int, column: int):
+        """The cell's value. A formula without a cached value (a workbook written by a program that
+        does not calculate) would read as empty: it is an error naming the cell instead, so a
+        missing number is never taken for an empty cell."""
+        cells = self.rows[row - 1] if 0 < row <= len(self.rows) else ()
+        value = cells[column - 1] if 0 < column <= len(cells) else None
+        if value is None and (row, column) in self.formulas:
+            raise SourceError(
+                f"formula {self.formulas[row, column]!r} has no cached value",
+                file=self.file,
+                sheet=self.name,
+                row=row,
+                column=get_column_letter(column),
+                hint="Open the workbook in a spreadsheet program, let it recalculate, save it and ingest it again.",
+            )
+        return value
+
+    def is_formula(self, row: int, column: int) -> bool:
+        return (row, column) in self.formulas
+
+
+def read_sheets(raw, sheets: Iterable[str], *, hint: str = "Download the workbook again and ingest it.") -> dict[str, Sheet]:
+    """The named sheets of a raw .xlsx workbook (a missing sheet is an error suggesting the closest)."""
+    try:
+        with raw.open() as f:
+            data = f.read()
+        values = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+        formulas = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=False)
+    except (zipfile.BadZipFile, KeyError, OSError, ValueError) as e:
+        raise SourceError(f"is not a readable .xlsx workbook ({e})", file=raw.name, hint=hint) from None
+    read = {}
+    for name in sheets:
+        if name not in values.sheetnames:
+            raise SourceError(
+                f"sheet {name!r} is missing{did_you_mean(name, values.sheetnames)}",
+                file=raw.name,
+                hint="The workbook layout changed: fix the workbook or the harmonizer's sheet names.",
+            )
+        cell_formulas = {
+            (number, column): cell
+            for number, cells in enumerate(formulas[name].iter_rows(values_only=True), start=1)
+            for column, cell in enumerate(cells, start=1)
+            if isinstance(cell, str) and cell.startswith("=")
+        }
+        read[name] = Sheet(raw.name, name, list(values[name].iter_rows(values_only=True)), cell_formulas)
+    return read
 
 
 def require_columns(df: pd.DataFrame, required: Iterable[str], *, file: str, sheet: str | None = None) -> None:
@@ -146,7 +208,10 @@ def to_unit(values: pd.Series, from_unit: str, to_unit: str, *, file: str) -> pd
         raise e.located(file=file) from None
 
 
-def map_codes(values: pd.Series, mapping: Mapping[str, str], *, what: str, file: str, column: str, first_row: int = 2):
+def map_codes(
+    values: pd.Series, mapping: Mapping[str, str], *, what: str, file: str, column: str, first_row: int = 2,
+    sheet: str | None = None,
+):
     """Map source codes or names through a reviewed table; an unmapped value is an error."""
     mapped = values.map(mapping)
     missing = mapped.isna() & values.notna()
@@ -156,6 +221,7 @@ def map_codes(values: pd.Series, mapping: Mapping[str, str], *, what: str, file:
         raise SourceError(
             f"unknown {what} {value!r}{did_you_mean(value, mapping)}",
             file=file,
+            sheet=sheet,
             row=first_row + position,
             column=column,
             hint=f"Add it to the harmonizer's {what} mapping after checking what it is.",

@@ -223,8 +223,9 @@ REFERENCE_FIELDS: dict[str, Field] = {
         _f("region", pa.string(), "Continent (lower case) or ISO 3166-1 alpha-3 country the factor holds for."),
         _f("stratum", pa.string(), "Forest type, vegetation type or land use the factor holds for, as the source names it."),
         _f("condition_variable", pa.string(), "What bounds the factor's validity range.", allowed=tuple(CONDITION_VARIABLES)),
-        _f("condition_min", pa.float64(), "Lower bound of the validity range (inclusive), in the condition's unit."),
-        _f("condition_max", pa.float64(), "Upper bound of the validity range; empty when open-ended."),
+        _f("condition_min", pa.float64(), "Lower bound of the validity range (inclusive), in the condition's unit: "
+           + ", ".join(f"{name} in {unit}" for name, unit in CONDITION_VARIABLES.items()) + "."),
+        _f("condition_max", pa.float64(), "Upper bound of the validity range (exclusive: the next class starts there); empty when open-ended."),
         _f("value", pa.float64(), "The factor, in `unit`.", nullable=False),
         _f("value_low", pa.float64(), "Lower end of the factor's range or uncertainty interval, where given."),
         _f("value_high", pa.float64(), "Upper end of the factor's range or uncertainty interval, where given."),

@@ -46,7 +46,8 @@ def first_run(tmp_path_factory):
 def test_nightly_run_publishes_every_product(first_run):
     storage, _, result = first_run
     assert result.returncode == 0, result.stdout + result.stderr
-    for product in ("observations", "carbon_stocks", "carbon_fluxes", "restoration_progress", "reconciliation", "quality"):
+    for product in ("observations", "carbon_stocks", "carbon_fluxes", "restoration_progress", "reconciliation",
+                    "reference_factors", "quality"):
         assert f"published {product} v" in result.stdout
 
 
@@ -73,9 +74,23 @@ print(json.dumps({
     assert facts["world"] == [pytest.approx(facts["country_sum"], rel=1e-12)]
     assert facts["reported_world"] == [pytest.approx(4_058_930_810)]
     assert facts["bottom_up_world"] == [pytest.approx(facts["country_sum"], rel=1e-12)]
-    assert facts["sources"] == sorted(sid for sid, h in registry().items() if h.source.product == "observations")
+    assert facts["sources"] == sorted(s for s, h in registry().items() if h.source.product == "observations")
     assert any("FAO" in lic for lic in facts["metadata"]["license"])
     assert f"carbon_stocks__{facts['metadata']['version']}" in facts["entries"]
+
+
+def test_reference_factors_are_a_product_of_their_own_in_a_fresh_process(first_run):
+    storage, _, _ = first_run
+    facts = load_in_fresh_process(storage, """
+ref = cat["reference_factors"].read()
+obs = cat["observations"].read()
+print(json.dumps({"rows": ref.groupby("source").size().to_dict(), "in_observations": sorted(set(obs.source) & set(ref.source)),
+                  "licenses": cat["reference_factors"].metadata["license"]}))
+""")
+    assert facts["rows"] == {"brazil_reference_stocks": 1460, "fra_biomass_calculator": 78, "ipcc_defaults": 1776,
+                             "ipcc_factors_jrc": 153}
+    assert facts["in_observations"] == []
+    assert "GPL-3.0 (repository LICENSE file)" in facts["licenses"]
 
 
 def test_sources_and_versions_commands(first_run):

@@ -1,0 +1,130 @@
+"""Brazil's reference carbon stocks (MCTI_ref.xlsx, IPCC_ref.xlsx) on the real workbooks and edited copies."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import openpyxl
+import pandas as pd
+import pytest
+from conftest import harmonize_sample, sample_files
+
+from ercan import schema
+from ercan.errors import SourceError
+from ercan.sources import SAMPLE_DATA, get
+
+SOURCE_ID = "brazil_reference_stocks"
+INPUTS = get(SOURCE_ID).source.inputs
+# The 8 Cerrado types whose 'All' row goes on (J:Y) with values for groups of states
+BY_STATE_GROUPS = {"Sd", "Fa", "Cm", "Cs", "Fm", "Fs", "Fb", "Sp"}
+
+
+@pytest.fixture(scope="module")
+def rows():
+    return harmonize_sample(SOURCE_ID)
+
+
+def edited_workbook(tmp_path: Path, role: str, edit: Callable[[openpyxl.Workbook], None]) -> Path:
+    """A copy of the role's workbook with `edit` applied, saved by openpyxl (which, like any program
+    that does not calculate, writes formulas without cached values)."""
+    workbook = openpyxl.load_workbook(SAMPLE_DATA / INPUTS[role])
+    edit(workbook)
+    path = tmp_path / Path(INPUTS[role]).name
+    workbook.save(path)
+    return path
+
+
+def stock(rows, stratum, pool, zone=None):
+    match = rows[(rows.stratum == stratum) & (rows.pool == pool)]
+    if zone:
+        match = match[match.ecological_zone == zone]
+    assert len(match) == 1, (stratum, pool, zone, len(match))
+    return match.iloc[0]
+
+
+def test_mcti_stocks_by_biome_and_vegetation_type(rows):
+    # MCTI_ref.xlsx, sheet All, row 2: Amazona | As | … | AGB 106.5 | BGB 10.7 | DOM 8.6 | LIT 6.2
+    assert {pool: stock(rows, "Amazônia: As", pool).value for pool in ("agb", "bgb", "dead_wood", "litter")} == {
+        "agb": 106.5, "bgb": 10.7, "dead_wood": 8.6, "litter": 6.2}
+    agb = stock(rows, "Amazônia: As", "agb")
+    assert (agb.unit, agb.region, agb.flag, agb.parameter) == ("t C/ha", "BRA", "reported", "carbon_density")
+    assert pd.isna(agb.climatic_domain)  # a biome is no climatic domain
+    assert stock(rows, "Cerrado: Sa", "bgb").value == 24.54  # row 124
+    assert stock(rows, "Mata Atlântica: Ds", "agb").value == 141.1  # row 273
+    # rows 540 and 541: the codes 'Ep' and 'EP' are different types
+    assert stock(rows, "Pampa: Ep", "agb").value == stock(rows, "Pampa: EP", "agb").value == 37.74
+
+
+def test_empty_and_state_group_rows_give_no_stock(rows):
+    strata = set(rows.stratum)
+    assert "Amazônia: Ar" not in strata  # row 13 is empty: the type does not occur in the biome
+    assert not {f"Cerrado: {code}" for code in BY_STATE_GROUPS} & strata  # e.g. row 102, Sd: 'PR/SP' 35.06 …
+    assert "Caatinga: Sd" in strata  # only the Cerrado rows carry state groups
+
+
+def test_ipcc_tier1_stocks_by_land_use_and_climate_zone(rows):
+    # IPCC_ref.xlsx, sheet Pasture, B2 = 2.7*0.47 (Clim_ID 1, warm temperate moist: no single domain)
+    pasture = stock(rows, "pasture", "agb", "warm temperate moist")
+    assert (pasture.value, pasture.flag) == (pytest.approx(1.269), "derived")
+    assert pd.isna(pasture.climatic_domain)
+    # sheet Temporary, B2: a typed 4.7
+    assert stock(rows, "temporary cropland", "agb", "warm temperate moist").flag == "reported"
+    # sheet Forestry, B5 = Sheet1!H21 (Clim_ID 4, tropical wet)
+    wet = stock(rows, "forest plantation", "agb", "tropical wet")
+    assert (wet.value, wet.climatic_domain, wet.flag) == (pytest.approx(102.3), "tropical", "derived")
+    assert stock(rows, "perennial cropland", "agb", "tropical montane").value == pytest.approx(4.125)  # AVERAGE(B2:B5)
+
+
+def test_row_inventory_and_unique_keys(rows):
+    ipcc = rows[rows.reference.str.contains("IPCC_ref")]
+    assert len(rows) - len(ipcc) == 335 * 4  # 540 rows less 197 empty and 8 by state groups, 4 pools
+    assert len(ipcc) == 6 * 5 * 4  # land uses x climate zones x pools
+    assert not rows.duplicated(list(schema.REFERENCE_KEY)).any()
+    assert set(rows.region) == {"BRA"} and rows.condition_variable.isna().all()
+    files = sample_files(SOURCE_ID)
+    assert set(rows.snapshot) == {files["mcti"].sha256, files["ipcc"].sha256}
+
+
+# --- drift ---------------------------------------------------------------------------------------
+
+
+def test_a_renamed_column_suggests_the_closest(tmp_path):
+    def rename(workbook):
+        workbook["All"]["F1"] = "AG B"
+    changed = edited_workbook(tmp_path, "mcti", rename)
+    with pytest.raises(SourceError, match=r"file 'MCTI_ref.xlsx', sheet 'All', row 1: expected column 'AGB' is missing "
+                                          r"\(did you mean 'AG B'\?\)"):
+        harmonize_sample(SOURCE_ID, mcti=changed)
+
+
+def test_an_unknown_biome_names_its_row_and_the_closest(tmp_path):
+    def rename(workbook):
+        workbook["All"]["A273"] = "Mata Atlântica"
+    changed = edited_workbook(tmp_path, "mcti", rename)
+    with pytest.raises(SourceError, match=r"file 'MCTI_ref.xlsx', sheet 'All', row 273, column 'Biome': unknown biome "
+                                          r"'Mata Atlântica' \(did you mean 'Mata Atlantica'\?\)"):
+        harmonize_sample(SOURCE_ID, mcti=changed)
+
+
+def test_a_non_numeric_cell_names_its_row_and_column(tmp_path):
+    def write(workbook):
+        workbook["All"]["G124"] = "24,54"
+    changed = edited_workbook(tmp_path, "mcti", write)
+    with pytest.raises(SourceError, match=r"file 'MCTI_ref.xlsx', sheet 'All', row 124, column 'BGB': '24,54' is not a number"):
+        harmonize_sample(SOURCE_ID, mcti=changed)
+
+
+def test_a_workbook_saved_without_calculating_is_refused_at_the_first_formula(tmp_path):
+    changed = edited_workbook(tmp_path, "ipcc", lambda workbook: None)
+    with pytest.raises(SourceError, match=r"file 'IPCC_ref.xlsx', sheet 'Pasture', row 2, column 'B': formula '=2.7\*0.47' "
+                                          r"has no cached value"):
+        harmonize_sample(SOURCE_ID, ipcc=changed)
+
+
+def test_a_renumbered_climate_zone_is_refused(tmp_path):
+    def renumber(workbook):
+        workbook["Sheet1"]["D19"] = "tropical moist"  # id 2 was tropical dry
+    changed = edited_workbook(tmp_path, "ipcc", renumber)
+    with pytest.raises(SourceError, match=r"file 'IPCC_ref.xlsx', sheet 'Sheet1', row 18, column 'C': the climate zone ids"):
+        harmonize_sample(SOURCE_ID, ipcc=changed)
