@@ -6,10 +6,28 @@ above them, then the region and World rows; Europe, Oceania and South America ap
 (as subregion and as region). Values come from the TREND block ("Value / subtotal" over
 1990, 2000, 2010, 2015, 2020).
 
-Which sheets are read, what they measure and in which unit is `crosswalks/fra2020_sheets.csv`;
-region names → codes is `crosswalks/fra2020_regions.csv`. Region and World rows of the area sheet
-are kept as *reported* aggregates (reconciled, never summed in); those of the density sheets are
-unweighted sums of country densities, not a quantity, and are dropped.
+Every sheet of both workbooks is listed in `crosswalks/fra2020_sheets.csv`: the sheets read, with
+what they measure (variable, pool, land category, FRA category) and in which unit, and the sheets
+not read, with the reason (a sheet in neither list is an error: the layout changed). Region names
+→ codes is `crosswalks/fra2020_regions.csv`.
+
+- Breakdowns of the forest area (1b naturally regenerating / planted / plantation / other planted /
+  plantation of introduced species, 1c primary forest / bamboos / rubber wood) and of the growing
+  stock (2a by the same characteristics) carry `category` = `FRA:<characteristic>`, so the row with
+  an empty category stays the one total per country and year (what accounting joins densities to).
+- Other wooded land (1a_OWL, 2a_GS_OWL) is not forest land: `grassland` (IPCC 2006 Vol. 4 ch. 3.2
+  puts woody vegetation below the forest thresholds there) with `category` `FRA:other_wooded_land`.
+  Mangroves (1c) cover forest *and* other wooded land (FRA's own note): land category `all`.
+- Region and World rows are kept as *reported* aggregates (reconciled, never summed in) only where
+  they are the region's value: 1a_Forest and 1a_OWL, where every reporting country has the whole
+  1990-2020 series (checked). Elsewhere FRA's trend subtotals cover only the countries with a
+  complete series (e.g. World planted forest 2020: 292.6 Mha over 216 countries, 293.9 over the
+  219 reporting), and on the density sheets (2c, 2d) they are unweighted sums of country
+  densities, not a quantity: dropped; aggregates are computed bottom-up instead.
+- Not read from the data sheets: the STATE block (the latest year again, over another country
+  selection), `Annual change` (net change between the trend years: no registry variable; the
+  gross flows afforestation / natural expansion / deforestation are not in these workbooks — see
+  the owid_forest source) and `Change rate (%)` (derived from the same values).
 """
 
 from __future__ import annotations
@@ -17,21 +35,23 @@ from __future__ import annotations
 import io
 import zipfile
 from pathlib import Path
+from typing import Literal
 
 import openpyxl
 import pandas as pd
 import pyarrow as pa
 from openpyxl.utils import get_column_letter
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from ercan.errors import SourceError, did_you_mean
 from ercan.harmonize import finish, to_unit
-from ercan.schema import VARIABLE_UNITS
+from ercan.schema import LAND_CATEGORIES, POOLS, VARIABLE_UNITS
 from ercan.sources import Source
 
 SOURCE = Source(
     id="fra2020",
-    title="FAO Global Forest Resources Assessment 2020: forest area and carbon stock density",
+    title="FAO Global Forest Resources Assessment 2020: forest and other wooded land area by characteristic, "
+    "growing stock, biomass and carbon density",
     publisher="FAO",
     license="FAO terms of use (cite: FAO 2020, Global Forest Resources Assessment 2020)",
     citation="FAO (2020) Global Forest Resources Assessment 2020, analysis tables; openforis/fra-platform@83caa45",
@@ -60,16 +80,41 @@ class Layout(BaseModel):
 
 
 class SheetMapping(BaseModel):
+    """One sheet of a workbook: what it measures, or (variable empty) why it is not read."""
+
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     workbook: str
     sheet: str
-    variable: str
+    variable: str | None
     pool: str | None
-    land_category: str
-    unit: str
-    region_rows: str  # reported_aggregate | dropped
-    note: str
+    land_category: str | None
+    category: str | None = Field(pattern=r"^FRA:[a-z_]+$")
+    unit: str | None
+    region_rows: Literal["reported_aggregate", "dropped"] | None
+    note: str = Field(min_length=1)
+
+    @property
+    def read(self) -> bool:
+        return self.variable is not None
+
+    @model_validator(mode="after")
+    def _vocabulary(self):
+        declared = (self.land_category, self.unit, self.region_rows)
+        if not self.read:
+            if any(v is not None for v in (self.pool, self.category, *declared)):
+                raise ValueError(f"{self.sheet!r} is not read (no variable) but declares how to read it")
+            return self
+        if None in declared:
+            raise ValueError(f"{self.sheet!r}: a sheet that is read needs land_category, unit and region_rows")
+        if self.variable not in VARIABLE_UNITS:
+            suggestion = did_you_mean(self.variable, VARIABLE_UNITS)
+            raise ValueError(f"{self.sheet!r}: unknown variable {self.variable!r}{suggestion}")
+        if self.pool is not None and self.pool not in POOLS:
+            raise ValueError(f"{self.sheet!r}: unknown pool {self.pool!r}{did_you_mean(self.pool, POOLS)}")
+        if self.land_category not in LAND_CATEGORIES:
+            raise ValueError(f"{self.sheet!r}: unknown land category {self.land_category!r}")
+        return self
 
 
 LAYOUT = Layout()
@@ -84,12 +129,26 @@ def harmonize(files) -> pa.Table:
     frames = []
     for role, raw in files.items():
         workbook = _open_workbook(raw)
-        for mapping in (m for m in SHEETS if m.workbook == role):
+        for mapping in (m for m in SHEETS if m.workbook == role and m.read):
             try:
                 frames.append(_read_sheet(workbook, mapping).assign(snapshot=raw.sha256))
             except SourceError as e:
                 raise e.located(file=raw.name, sheet=mapping.sheet) from None
+        _no_unexpected_sheets(workbook, role, raw.name)
     return finish(pd.concat(frames, ignore_index=True), SOURCE.id)
+
+
+def _no_unexpected_sheets(workbook, role: str, file: str) -> None:
+    """A sheet the crosswalk does not list (read or not) may carry data nobody decided about."""
+    known = [m.sheet for m in SHEETS if m.workbook == role]
+    for name in workbook.sheetnames:
+        if name not in known:
+            raise SourceError(
+                f"unexpected sheet {name!r}{did_you_mean(name, known)}",
+                file=file,
+                sheet=name,
+                hint="Decide what the sheet measures (or why it is not read) in harmonizers/crosswalks/fra2020_sheets.csv.",
+            )
 
 
 def _open_workbook(raw):
@@ -117,6 +176,8 @@ def _read_sheet(workbook, mapping: SheetMapping) -> pd.DataFrame:
         code, name = (row + (None, None))[:2]
         if isinstance(code, str) and code.strip():
             values = _values(row, year_columns, number)
+            if mapping.region_rows == "reported_aggregate":
+                _check_complete_series(values, year_columns, code, number)
             records.append(dict(area_code=code.strip(), area_level="national", values=values))
             pending_countries.append(records[-1])
         elif isinstance(name, str) and name.strip():
@@ -153,6 +214,7 @@ def _read_sheet(workbook, mapping: SheetMapping) -> pd.DataFrame:
         variable=mapping.variable,
         pool=mapping.pool,
         land_category=mapping.land_category,
+        category=mapping.category,
         flag="reported",
     )
 
@@ -198,6 +260,19 @@ def _values(row, year_columns, number) -> list[tuple[int, float]]:
             )
         values.append((year, float(cell)))
     return values
+
+
+def _check_complete_series(values, year_columns, code, number) -> None:
+    """FRA's region rows sum only the countries with every trend year: they are the region's value
+    only if no country reports part of the series."""
+    if values and len(values) < len(year_columns):
+        missing = sorted(set(year_columns.values()) - {year for year, _ in values})
+        raise SourceError(
+            f"country {code.strip()!r} reports only part of the series (no value for {missing}), so the "
+            "region rows of this sheet leave it out and are not the regions' values",
+            row=number,
+            hint="Set region_rows to 'dropped' for this sheet in harmonizers/crosswalks/fra2020_sheets.csv.",
+        )
 
 
 def _region(name: str, number: int) -> dict:

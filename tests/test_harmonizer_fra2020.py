@@ -1,14 +1,22 @@
-"""FRA 2020 analysis tables, read from the shipped workbooks; drift cases are edited copies of them."""
+"""FRA 2020 analysis tables, read from the shipped workbooks; drift cases are edited copies of them.
+
+Cells are named as Excel shows them: row 6 is Angola, 67 China, 78 Indonesia, 241 Brazil, 254 World;
+columns M..Q are the trend years 1990, 2000, 2010, 2015, 2020.
+"""
 
 import openpyxl
 import pytest
+from pydantic import ValidationError
 
 from conftest import harmonize_sample
 from ercan.errors import SourceError
+from ercan.harmonizers.fra2020 import SHEETS, SheetMapping
 from ercan.schema import OBSERVATION_KEY
 from ercan.sources import SAMPLE_DATA
 
 EXTENT = SAMPLE_DATA / "fra2020" / "1_Forest_extent_characteristics_and_changes_en.xlsx"
+CARBON = SAMPLE_DATA / "fra2020" / "2_Forest_growing_stock_biomass_and_carbon_en.xlsx"
+YEARS = (1990, 2000, 2010, 2015, 2020)
 
 
 @pytest.fixture(scope="module")
@@ -16,9 +24,10 @@ def fra():
     return harmonize_sample("fra2020")
 
 
-def value(df, area, variable, year, pool=None):
+def value(df, area, variable, year, pool=None, category=None):
     rows = df[(df.area_code == area) & (df.variable == variable) & (df.year == year)]
     rows = rows[rows.pool.isna()] if pool is None else rows[rows.pool == pool]
+    rows = rows[rows.category.isna()] if category is None else rows[rows.category == category]
     assert len(rows) == 1, rows
     return rows.value.iloc[0]
 
@@ -40,15 +49,113 @@ def test_236_countries_and_the_reported_aggregates_kept_apart(fra):
 
 
 def test_region_rows_that_appear_twice_are_read_once(fra):
-    europe = fra[(fra.area_code == "FRA:europe") & (fra.variable == "area")]
+    europe = fra[(fra.area_code == "FRA:europe") & (fra.variable == "area") & fra.category.isna()]
     assert sorted(europe.year) == [1990, 2000, 2010, 2015, 2020]
     assert not fra.duplicated([c for c in OBSERVATION_KEY]).any()
 
 
 def test_density_sheets_keep_no_region_rows(fra):
     """Their region rows are unweighted sums of country densities (World AGB 2020 = 11354.72 t C/ha)."""
-    density = fra[fra.variable == "carbon_density"]
+    density = fra[fra.variable.isin(["carbon_density", "biomass_density"])]
     assert set(density.area_level) == {"national"}
+
+
+def trend_rows(path, sheet):
+    """(code, five trend cells) of every country row, and the World row's five cells, as in the sheet."""
+    rows = list(openpyxl.load_workbook(path, read_only=True, data_only=True)[sheet].iter_rows(values_only=True))
+    countries = [(r[0], r[12:17]) for r in rows[5:] if r[0]]
+    world = next(r[12:17] for r in rows if r[1] == "World")
+    return countries, world
+
+
+def complete_series_sum(countries, position):
+    return sum(cells[position] for _, cells in countries if all(isinstance(c, (int, float)) for c in cells))
+
+
+def test_biomass_region_rows_are_unweighted_sums_of_densities():
+    """Why 2c region rows are dropped: World 2c_AGB 2020 (Q254) = 23428.24 t/ha, the plain sum of the
+    densities of the 189 countries with a complete series."""
+    countries, world = trend_rows(CARBON, "2c_AGB")
+    assert world[4] == pytest.approx(23_428.24)
+    assert complete_series_sum(countries, 4) == pytest.approx(world[4])
+
+
+def test_breakdown_region_rows_cover_only_complete_series():
+    """Why 1b/1c/2a region rows are dropped: World planted forest 2020 (1b_Planted_for Q254) is the sum
+    over the countries with all five trend years, not over the countries that report 2020."""
+    countries, world = trend_rows(EXTENT, "1b_Planted_for")
+    reporting_2020 = sum(cells[4] for _, cells in countries if isinstance(cells[4], (int, float)))
+    assert world[4] == pytest.approx(complete_series_sum(countries, 4)) == pytest.approx(292_586.6)
+    assert reporting_2020 == pytest.approx(293_895.42)
+
+
+def test_other_wooded_land_is_grassland_with_its_fra_category(fra):
+    owl = "FRA:other_wooded_land"
+    assert value(fra, "AGO", "area", 2020, category=owl) == pytest.approx(24_891_240)  # 1a_OWL Q6: 24891.24
+    assert value(fra, "CHN", "growing_stock", 2020, category=owl) == pytest.approx(931.12e6)  # 2a_GS_OWL Q67
+    assert set(fra[fra.category == owl].land_category) == {"grassland"}
+    # its region rows are kept: every reporting country has the whole series (Australia reports none)
+    assert value(fra, "WORLD", "area", 2020, category=owl) == pytest.approx(976_618_800)  # Q254
+    assert "AUS" not in set(fra[fra.category == owl].area_code)
+
+
+def test_forest_characteristics_are_breakdowns_of_the_forest_area(fra):
+    assert value(fra, "CHN", "area", 2020, category="FRA:planted_forest") == pytest.approx(84_696_300)  # 1b_Planted_for Q67
+    assert value(fra, "CHN", "area", 2020, category="FRA:plantation_forest_introduced_species") == pytest.approx(14_178_160)
+    assert value(fra, "BRA", "area", 1990, category="FRA:primary_forest") == pytest.approx(253_129_000)  # 1c_Primary_for M241
+    # Angola reports primary forest for 2015 and 2020 only (M6:O6 empty): two rows, nothing filled in
+    angola = fra[(fra.area_code == "AGO") & (fra.category == "FRA:primary_forest")]
+    assert sorted(angola.year) == [2015, 2020] and set(angola.value) == {26_743_000}
+    mangroves = fra[fra.category == "FRA:mangroves"]
+    assert value(fra, "IDN", "area", 1990, category="FRA:mangroves") == pytest.approx(3_554_000)  # 1c_Mangroves M78
+    assert set(mangroves.land_category) == {"all"}  # FRA's mangroves include other wooded land
+    breakdowns = fra[(fra.variable == "area") & (fra.land_category == "forest_land") & fra.category.notna()]
+    assert set(breakdowns.area_level) == {"national"}  # their region rows are complete-series subtotals
+
+
+def test_growing_stock_and_biomass_in_canonical_units(fra):
+    assert value(fra, "AGO", "growing_stock", 2020) == pytest.approx(2_544_401_916)  # 2a_GS_Forest Q6: 2544.401916 million m3
+    assert value(fra, "BRA", "growing_stock", 2020, category="FRA:planted_forest") == pytest.approx(3_056.52e6)  # 2a_GS_Planted_forest Q241
+    assert value(fra, "AGO", "biomass_density", 2020, pool="agb") == pytest.approx(30.3)  # 2c_AGB Q6
+    assert value(fra, "CHN", "biomass_density", 2020, pool="dead_wood") == pytest.approx(12.07)  # 2c_DW Q67
+    assert set(fra[fra.variable == "growing_stock"].unit) == {"m3"}
+    assert set(fra[fra.variable == "biomass_density"].unit) == {"t dm/ha"}
+    assert set(fra[fra.variable == "growing_stock"].area_level) == {"national"}
+
+
+def test_one_total_forest_area_per_country_and_year(fra):
+    """Accounting joins densities to the forest area without a category: it must be one row per key."""
+    total = fra[(fra.variable == "area") & (fra.land_category == "forest_land") & fra.category.isna()]
+    assert not total.duplicated(["area_code", "year"]).any()
+    assert len(total[total.area_level == "national"]) == 236 * 5
+    assert not fra.duplicated(list(OBSERVATION_KEY)).any()
+
+
+def test_row_counts_by_sheet_kind(fra):
+    counts = fra.fillna({"category": "total"}).groupby(["variable", "category"]).size()
+    assert counts[("area", "total")] == 236 * 5 + 16 * 5  # countries, and 15 FRA regions + World
+    assert counts[("area", "FRA:other_wooded_land")] == 235 * 5 + 16 * 5  # Australia reports no OWL
+    assert counts[("area", "FRA:planted_forest")] == 1092
+    assert counts[("growing_stock", "total")] == 989
+    assert counts[("biomass_density", "total")] == 2411
+    assert counts[("carbon_density", "total")] == 3234
+    assert len(fra) == 21_267
+
+
+def test_every_sheet_of_both_workbooks_is_decided():
+    """The crosswalk lists each sheet once, read or with the reason it is not."""
+    for role, path in (("extent", EXTENT), ("carbon", CARBON)):
+        listed = [m.sheet for m in SHEETS if m.workbook == role]
+        assert sorted(listed) == sorted(openpyxl.load_workbook(path, read_only=True).sheetnames)
+    assert {m.sheet for m in SHEETS if not m.read} == {"Introduction", "ToC"}
+
+
+def test_a_typo_in_the_sheet_crosswalk_fails_at_load():
+    row = SHEETS[2].model_dump()
+    with pytest.raises(ValidationError, match=r"unknown variable 'growing_stocks' \(did you mean 'growing_stock'\?\)"):
+        SheetMapping(**{**row, "variable": "growing_stocks"})
+    with pytest.raises(ValidationError, match="category"):
+        SheetMapping(**{**row, "category": "planted_forest"})  # no FRA: prefix
 
 
 def test_countries_sit_in_fra_regions_from_the_sheet_layout(fra):
@@ -65,10 +172,10 @@ def test_missing_pools_are_absent_not_zero(fra):
     assert set(china.pool) == {"agb", "bgb", "dead_wood"}  # China reports no litter or soil carbon
 
 
-def edited_extent(tmp_path, edit):
-    workbook = openpyxl.load_workbook(EXTENT)
+def edited_extent(tmp_path, edit, original=EXTENT):
+    workbook = openpyxl.load_workbook(original)
     edit(workbook)
-    path = tmp_path / EXTENT.name
+    path = tmp_path / original.name
     workbook.save(path)
     return path
 
@@ -108,3 +215,36 @@ def test_not_a_workbook(tmp_path):
     path.write_bytes(EXTENT.read_bytes()[:5000])  # truncated download
     with pytest.raises(SourceError, match="is not a readable .xlsx workbook"):
         harmonize_sample("fra2020", extent=path)
+
+
+def test_an_unexpected_sheet_is_named_with_the_closest_known(tmp_path):
+    def edit(wb):
+        wb.copy_worksheet(wb["1b_Planted_for"]).title = "1b_Planted_forest"
+    with pytest.raises(SourceError, match=r"sheet '1b_Planted_forest': unexpected sheet '1b_Planted_forest' "
+                                          r"\(did you mean '1b_Planted_for'\?\)"):
+        harmonize_sample("fra2020", extent=edited_extent(tmp_path, edit))
+
+
+def test_a_renamed_sheet_that_is_not_read_is_unexpected_too(tmp_path):
+    def edit(wb):
+        wb["ToC"].title = "ToCs"
+    with pytest.raises(SourceError, match=r"unexpected sheet 'ToCs' \(did you mean 'ToC'\?\)"):
+        harmonize_sample("fra2020", extent=edited_extent(tmp_path, edit))
+
+
+def test_a_renamed_sheet_of_the_carbon_workbook(tmp_path):
+    def edit(wb):
+        wb["2c_DW"].title = "2c_DWB"
+    path = edited_extent(tmp_path, edit, original=CARBON)
+    with pytest.raises(SourceError, match=rf"file '{CARBON.name}', sheet '2c_DW': sheet '2c_DW' is missing "
+                                          r"\(did you mean '2c_DWB'\?\)"):
+        harmonize_sample("fra2020", carbon=path)
+
+
+def test_a_partial_series_on_a_sheet_whose_region_rows_are_kept_is_an_error(tmp_path):
+    """Region rows then sum only the complete series and would no longer be the regions' values."""
+    def edit(wb):
+        wb["1a_OWL"]["M6"] = None  # Angola, 1990
+    with pytest.raises(SourceError, match=r"sheet '1a_OWL', row 6: country 'AGO' reports only part of the series "
+                                          r"\(no value for \[1990\]\).*Set region_rows to 'dropped'"):
+        harmonize_sample("fra2020", extent=edited_extent(tmp_path, edit))

@@ -114,7 +114,7 @@ def test_dropped_aggregate_areas_are_fra2020s_2020_values():
     owid_2015 = raw[raw.Entity.isin(names) & (raw.Year == 2015)]
     owid_2015 = owid_2015.set_index(owid_2015.Entity.map(names))["Forest area"]
     fra = harmonize_sample("fra2020")
-    fra = fra[(fra.variable == "area") & fra.area_code.isin(names.values())].pivot(index="area_code", columns="year",
+    fra = fra[(fra.variable == "area") & fra.category.isna() & fra.area_code.isin(names.values())].pivot(index="area_code", columns="year",
                                                                                     values="value")
     owid_2015 = owid_2015.sort_index() * 1000  # ha
     fra = fra.loc[owid_2015.index]

@@ -57,9 +57,10 @@ def test_catalog_serves_national_regional_and_global_stocks_in_a_fresh_process(f
 df = cat["carbon_stocks"].read()
 obs = cat["observations"].read()
 rec = cat["reconciliation"].read()
-countries = obs[(obs.source == "fra2020") & (obs.area_level == "national") & (obs.variable == "area") & (obs.year == 2020)]
+countries = obs[(obs.source == "fra2020") & (obs.area_level == "national") & (obs.variable == "area") & (obs.year == 2020)
+                & obs.category.isna()]
 world = df[(df.area_code == "WORLD") & (df.variable == "area") & (df.year == 2020)]
-rw = rec[(rec.area_code == "WORLD") & (rec.variable == "area") & (rec.year == 2020)]
+rw = rec[(rec.area_code == "WORLD") & (rec.variable == "area") & (rec.year == 2020) & rec.category.isna()]
 print(json.dumps({
     "levels": sorted(df.area_level.unique()),
     "countries": len(countries), "country_sum": countries.value.sum(), "world": world.value.tolist(),

@@ -55,9 +55,10 @@ def test_changed_content_is_a_new_version_with_a_changelog(tmp_path, rows):
     storage = Storage(str(tmp_path))
     first = put(storage, rows)
     edited = rows.copy()
-    angola_2020 = (edited.area_code == "AGO") & (edited.variable == "area") & (edited.year == 2020)
+    angola_2020 = (edited.area_code == "AGO") & (edited.variable == "area") & (edited.year == 2020) & edited.category.isna()
     edited.loc[angola_2020, "value"] = 70_000_000.0
-    edited = edited.drop(edited.index[(edited.area_code == "BWA") & (edited.variable == "area") & (edited.year == 1990)])
+    edited = edited.drop(edited.index[(edited.area_code == "BWA") & (edited.variable == "area") & (edited.year == 1990)
+                                      & edited.category.isna()])
     second = put(storage, edited)
     assert [m["version"] for m in versions(storage, "observations")] == [second["version"], first["version"]]
     assert second["changes"] == {"from_version": first["version"], "added": 0, "removed": 1, "changed": 1}
