@@ -145,7 +145,8 @@ class Figure(BaseModel):
         if self.skip is not None:
             return self
         if self.variable not in VARIABLE_UNITS:
-            raise ValueError(f"{self.quantity!r}: unknown variable {self.variable!r}{did_you_mean(self.variable, VARIABLE_UNITS)}")
+            suggestion = did_you_mean(self.variable, VARIABLE_UNITS)
+            raise ValueError(f"{self.quantity!r}: unknown variable {self.variable!r}{suggestion}")
         if self.land_category not in LAND_CATEGORIES or (self.pool is not None and self.pool not in POOLS):
             raise ValueError(f"{self.quantity!r}: land category or pool outside the schema's vocabulary")
         if self.unit is None or self.area not in AREAS:
@@ -355,7 +356,10 @@ def _observation(line: pd.Series, file: str) -> dict:
             hint="A single value has value_low = value_high; a range has value_low < value_high and no plus_minus.",
         )
     middle = (low + high) / 2
-    uncertainty = (high - low) / 2 / middle if high > low else (plus_minus / middle if not np.isnan(plus_minus) else None)
+    if high > low:
+        uncertainty = (high - low) / 2 / middle
+    else:
+        uncertainty = None if np.isnan(plus_minus) else plus_minus / middle
     canonical = VARIABLE_UNITS[figure.variable]
     try:
         if figure.co2_as_carbon:
