@@ -28,7 +28,8 @@ def products(observations):
 
 
 def fra(observations, variable, code, year, pool=None):
-    return one(observations, source="fra2020", variable=variable, area_code=code, year=year, pool=pool).value
+    return one(observations, source="fra2020", variable=variable, area_code=code, year=year, pool=pool,
+               category=None).value  # the total, not FRA's breakdowns (planted forest, ...)
 
 
 # --- Approach 1 and 2 ------------------------------------------------------------------------
