@@ -7,7 +7,7 @@ export PREFECT_SERVER_ANALYTICS_ENABLED := false
 # Prefect's state (its SQLite database, logs) stays inside the project, not in ~/.prefect.
 export PREFECT_HOME ?= $(CURDIR)/.prefect
 
-.PHONY: run test setup clean
+.PHONY: run test setup clean bench
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,6 +22,12 @@ run: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
+
+# The benchmark (benchmarks/README.md): ROWS synthetic rows through every stage, against DuckDB.
+ROWS ?= 1000000
+TIME_V := $(shell test -x /usr/bin/time && echo /usr/bin/time -v)
+bench: $(STAMP)
+	$(TIME_V) $(BIN)/python benchmarks/run.py --rows $(ROWS) --flow
 
 clean:
 	rm -rf $(VENV) ercan-data .prefect .pytest_cache

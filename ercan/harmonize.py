@@ -17,6 +17,7 @@ import numpy as np
 import openpyxl
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 from openpyxl.utils import get_column_letter
 
 from ercan import schema
@@ -124,8 +125,8 @@ def read_sheets(raw, sheets: Iterable[str], *, hint: str = "Download the workboo
     return read
 
 
-def require_columns(df: pd.DataFrame, required: Iterable[str], *, file: str, sheet: str | None = None) -> None:
-    columns = [str(c) for c in df.columns]
+def require_columns(df: pd.DataFrame | pa.Table, required: Iterable[str], *, file: str, sheet: str | None = None) -> None:
+    columns = [str(c) for c in (df.column_names if isinstance(df, pa.Table) else df.columns)]
     for column in required:
         if column not in columns:
             raise SourceError(
@@ -229,9 +230,11 @@ def map_codes(
     return mapped
 
 
-def finish(df: pd.DataFrame, source_id: str, columns: tuple[str, ...] = schema.OBSERVATION_COLUMNS) -> pa.Table:
+def finish(df: pd.DataFrame | pa.Table, source_id: str, columns: tuple[str, ...] = schema.OBSERVATION_COLUMNS) -> pa.Table:
     """Rows in the common schema (or, with `schema.REFERENCE_COLUMNS`, the reference-factor table):
     every registry column present, in order, with its type."""
+    if isinstance(df, pa.Table):  # large sources build Arrow tables: no round trip through pandas
+        return _finish_table(df, source_id, columns)
     df = df.copy()
     df["source"] = source_id
     for column in columns:
@@ -240,3 +243,15 @@ def finish(df: pd.DataFrame, source_id: str, columns: tuple[str, ...] = schema.O
     df = df[list(columns)]
     df = df[df["value"].notna()].reset_index(drop=True)
     return pa.Table.from_pandas(df, schema=schema.arrow_schema(columns), preserve_index=False, safe=True)
+
+
+def _finish_table(table: pa.Table, source_id: str, columns: tuple[str, ...]) -> pa.Table:
+    table = table.filter(pc.is_valid(table["value"]))
+    target = schema.arrow_schema(columns)
+    present = {"source": pa.repeat(source_id, table.num_rows)}
+    for field in target:
+        if field.name in table.column_names:
+            present[field.name] = table[field.name]
+        elif field.name != "source":
+            present[field.name] = pa.nulls(table.num_rows, field.type)
+    return pa.table(present).select(list(columns)).cast(target, safe=True)

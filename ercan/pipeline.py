@@ -204,5 +204,6 @@ def _provenance(frame: pd.DataFrame) -> dict:
             for sid in source_ids
         ],
         "licenses": sorted({sources[sid].source.license for sid in source_ids}),
-        "snapshots": sorted(set(frame["snapshot"].str.split(";").explode())),
+        # split each distinct joined value once, not every row's
+        "snapshots": sorted({h for joined in frame["snapshot"].dropna().unique() for h in joined.split(";")}),
     }

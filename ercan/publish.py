@@ -123,9 +123,10 @@ def to_table(product: str, frame: pd.DataFrame) -> pa.Table:
     spec = PRODUCTS[product]
     frame = frame.reindex(columns=list(spec.columns))
     order = [c for c in ("area_level",) if c in spec.columns] + list(spec.key)
-    frame = frame.sort_values(order, na_position="first", kind="mergesort").reset_index(drop=True)
     schema_ = pa.schema([pa.field(c, schema.ALL_FIELDS[c].type) for c in spec.columns])
-    return pa.Table.from_pandas(frame, schema=schema_, preserve_index=False)
+    table = pa.Table.from_pandas(frame, schema=schema_, preserve_index=False)
+    # Arrow's stable sort: the order pandas' mergesort gave (nulls first), without pandas' per-column takes.
+    return table.sort_by([(c, "ascending", "at_start") for c in order])
 
 
 def content_sha256(table: pa.Table) -> str:

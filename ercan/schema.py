@@ -55,6 +55,9 @@ def is_additive(variable: str) -> bool:
     and per-area rates: no, they are weighted by area instead)."""
     unit = VARIABLE_UNITS[variable]
     return "/ha" not in unit and "/m2" not in unit and unit != "%"
+
+
+ADDITIVE_VARIABLES = tuple(v for v in VARIABLES if is_additive(v))  # for vectorised filters (Series.isin)
 POOLS = ("agb", "bgb", "dead_wood", "litter", "soil", "biomass", "total")
 CANONICAL_UNITS = tuple(dict.fromkeys(VARIABLE_UNITS.values()))
 FLAGS = ("reported", "estimated", "gap_filled", "interpolated", "derived", "imputed")

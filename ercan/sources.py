@@ -2,15 +2,22 @@
 
 Adding a source is adding one file there (plus its suite in `expectations/` and its sample data);
 nothing else in the codebase lists sources.
+
+`ERCAN_HARMONIZERS` (folders, separated like PATH) adds the harmonizer modules of other folders,
+each with its suite beside it (`<folder>/<source id>.json`). The benchmark's synthetic source
+plugs in this way (`benchmarks/harmonizers`), so it is never one of the real sources.
 """
 
 from __future__ import annotations
 
 import hashlib
 import importlib
+import importlib.util
 import inspect
+import os
 import pkgutil
-from collections.abc import Callable, Mapping
+import sys
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -25,6 +32,7 @@ from ercan.errors import ConfigError, did_you_mean
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SAMPLE_DATA = PROJECT_ROOT / "sample_data"
 EXPECTATIONS = PROJECT_ROOT / "expectations"
+EXTRA_HARMONIZERS_ENV = "ERCAN_HARMONIZERS"
 
 
 class Source(BaseModel):
@@ -62,6 +70,7 @@ class Harmonizer:
     source: Source
     harmonize: Callable[[Mapping[str, RawFile]], pd.DataFrame]
     module_file: Path
+    suite_folder: Path = EXPECTATIONS
 
     @property
     def code_sha256(self) -> str:
@@ -73,20 +82,35 @@ class Harmonizer:
 
     @property
     def suite_path(self) -> Path:
-        return EXPECTATIONS / f"{self.source.id}.json"
+        return self.suite_folder / f"{self.source.id}.json"
+
+
+def _harmonizer_modules() -> Iterator[tuple[object, Path]]:
+    """(module, folder of its suite): the shipped harmonizers, then those of ERCAN_HARMONIZERS."""
+    for module_info in pkgutil.iter_modules(ercan.harmonizers.__path__):
+        yield importlib.import_module(f"ercan.harmonizers.{module_info.name}"), EXPECTATIONS
+    for folder in filter(None, os.environ.get(EXTRA_HARMONIZERS_ENV, "").split(os.pathsep)):
+        folder = Path(folder).resolve()
+        if not folder.is_dir():
+            raise ConfigError(f"{EXTRA_HARMONIZERS_ENV}: {folder} is not a folder of harmonizer modules")
+        for module_info in pkgutil.iter_modules([str(folder)]):
+            name = f"ercan_extra_harmonizers.{module_info.name}"
+            spec = importlib.util.spec_from_file_location(name, folder / f"{module_info.name}.py")
+            module = sys.modules[name] = importlib.util.module_from_spec(spec)
+            spec.loader.exec_module(module)
+            yield module, folder
 
 
 @cache
 def registry() -> dict[str, Harmonizer]:
     found: dict[str, Harmonizer] = {}
-    for module_info in pkgutil.iter_modules(ercan.harmonizers.__path__):
-        module = importlib.import_module(f"ercan.harmonizers.{module_info.name}")
+    for module, suite_folder in _harmonizer_modules():
         source = getattr(module, "SOURCE", None)
         if source is None:
             continue
         if source.id in found:
-            raise ConfigError(f"source id {source.id!r} is declared twice (harmonizers/{module_info.name}.py)")
-        found[source.id] = Harmonizer(source, module.harmonize, Path(inspect.getfile(module)))
+            raise ConfigError(f"source id {source.id!r} is declared twice ({inspect.getfile(module)})")
+        found[source.id] = Harmonizer(source, module.harmonize, Path(inspect.getfile(module)), suite_folder)
     return dict(sorted(found.items()))
 
 

@@ -41,3 +41,16 @@ def test_warning_is_reported_but_does_not_fail_the_gate():
     assert report.passed
     assert [o.column for o in warnings] == ["value"]
     assert -11_288_400_000.0 in warnings[0].unexpected_examples
+
+
+def test_wrong_unit_for_a_variable_is_counted_per_row_with_its_rows():
+    """GX sees each distinct (variable, unit) pair once; counts and row numbers are the rows'."""
+    rows = harmonize_sample("fra2020")
+    corrupted = rows.copy()
+    area_rows = corrupted.index[corrupted["variable"] == "area"][[3, 7]]
+    corrupted.loc[area_rows, "unit"] = "t C"  # a canonical unit, but not the one of `area`
+    report = validate(corrupted, suites("fra2020"), "fra2020")
+    [pair] = [o for o in report.critical_failures if o.expectation == "expect_column_pair_values_to_be_in_set"]
+    assert (pair.element_count, pair.unexpected_count) == (len(rows), 2)
+    assert pair.unexpected_rows == [area_rows[0] + 1]  # the first row of the one unexpected pair
+    assert pair.unexpected_examples == [["area", "t C"]]

@@ -12,7 +12,7 @@ import pandas as pd
 
 from ercan.accounting.hierarchy import Hierarchy
 from ercan.accounting.stocks import join_snapshots
-from ercan.schema import VARIABLE_UNITS, is_additive
+from ercan.schema import ADDITIVE_VARIABLES, VARIABLE_UNITS
 
 _GROUP = ["aggregate", "source", "variable", "pool", "land_category", "category", "year", "unit"]
 
@@ -25,7 +25,7 @@ def bottom_up(members: pd.DataFrame, hierarchy: Hierarchy, area_basis: pd.DataFr
     reported that stock: an area-weighted mean over the reporting members only.
     """
     membership = hierarchy.membership()
-    additive = members[members["variable"].map(is_additive)]
+    additive = members[members["variable"].isin(ADDITIVE_VARIABLES)]
     rows = membership.merge(additive, left_on="member", right_on="area_code")
     basis = area_basis.rename(columns={"area_code": "member", "value": "basis"})[["member", "year", "basis"]]
     rows = rows.merge(basis, on=["member", "year"], how="left")

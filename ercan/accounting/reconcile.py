@@ -15,7 +15,7 @@ import pandas as pd
 
 from ercan.accounting.aggregate import bottom_up
 from ercan.accounting.hierarchy import Hierarchy
-from ercan.schema import is_additive
+from ercan.schema import ADDITIVE_VARIABLES
 
 # Relative tolerance: reported aggregates are sums of the same members, so anything beyond
 # rounding (0.1 %) means members are missing, duplicated, or the aggregate is defined differently.
@@ -26,7 +26,7 @@ _KEY = ["area_code", "source", "variable", "pool", "land_category", "category", 
 def reconcile_aggregates(observations: pd.DataFrame, hierarchy: Hierarchy, tolerance: float = TOLERANCE) -> pd.DataFrame:
     aggregates = set(hierarchy.aggregates())
     reported = observations[
-        observations["area_code"].isin(aggregates) & observations["variable"].map(is_additive)
+        observations["area_code"].isin(aggregates) & observations["variable"].isin(ADDITIVE_VARIABLES)
     ]
     if reported.empty:
         return pd.DataFrame()

@@ -17,6 +17,8 @@ JOIN = ["source", "area_code", "area_level", "parent_code", "land_category", "ye
 
 def join_snapshots(values) -> str:
     """Every input snapshot a derived value traces back to, as one sorted ';'-joined string."""
+    if isinstance(values, pd.Series):  # a group of rows: split each distinct value once, not every row's
+        values = values.unique()
     return ";".join(sorted({h for value in values if isinstance(value, str) for h in value.split(";")}))
 
 

@@ -1,0 +1,246 @@
+"""Run the whole ercan pipeline on the synthetic benchmark inputs and time every stage.
+
+    python benchmarks/run.py --rows 1000000 [--seed 0] [--out /tmp/ercan-bench] [--no-reference] [--flow]
+
+1. Generates the inputs with benchmarks/generate.py unless they exist (outside the repo, --out).
+2. Registers the synthetic source through ERCAN_HARMONIZERS=benchmarks/harmonizers (it is never a
+   real source) and runs the real stage functions on a fresh store, in order: ingest (what
+   `ercan ingest SOURCE PATH` does), harmonize and validate (the source's gate: `pipeline.gate`,
+   whose harmonize call is timed apart; validate is the rest: GX suites, staging write), account,
+   publish. Prefect is not involved (it only wraps these functions per source, never per row);
+   `--flow` also times a no-change `ercan run --source bench_inventory` through the Prefect flow.
+3. Runs the same stages again with nothing changed: the cost of a quiet night.
+4. Before all that (so its peak RSS is its own), the same harmonization and aggregation as DuckDB
+   SQL (benchmarks/reference.sql), timed; ercan / reference is printed.
+
+Per stage: wall time, rows/s, peak RSS (the kernel's VmHWM, reset before each stage through
+/proc/self/clear_refs) and the bytes held by pyarrow's memory pool after it. The results go to
+benchmarks/out/bench-<ROWS>.json (git-ignored) and are printed as a table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import platform
+import resource
+import shutil
+import subprocess
+import sys
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+SOURCE_ID = "bench_inventory"
+sys.path.insert(0, str(HERE))
+
+from generate import CROSSWALK, DEFAULT_OUT, generate  # noqa: E402
+
+
+def _peak_rss_reset() -> bool:
+    """Reset the kernel's peak-RSS mark of this process (Linux ≥ 4.0); False where not allowed."""
+    try:
+        Path("/proc/self/clear_refs").write_text("5")
+        return True
+    except OSError:
+        return False
+
+
+def _peak_rss_mib() -> float:
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # peak since start (not per stage)
+
+
+class Stages:
+    """Wall time, peak RSS and Arrow pool bytes of each named stage, in the order they ran."""
+
+    def __init__(self):
+        self.results: list[dict] = []
+
+    @contextmanager
+    def stage(self, name: str, rows: int):
+        import pyarrow as pa
+
+        per_stage = _peak_rss_reset()
+        start = time.perf_counter()
+        record = {"stage": name, "rows": rows}
+        self.results.append(record)
+        yield record
+        seconds = time.perf_counter() - start
+        record.update(
+            seconds=round(seconds, 3),
+            rows_per_s=round(record["rows"] / seconds) if seconds > 0 else None,
+            peak_rss_mib=round(_peak_rss_mib(), 1),
+            peak_rss_scope="stage" if per_stage else "process",
+            arrow_pool_mib=round(pa.total_allocated_bytes() / 2**20, 1),
+        )
+
+
+def run_pipeline(storage, inputs: dict, expected_rows: int, timings: Stages, force: bool = False) -> dict:
+    """One pass through the stages on `storage`; returns what came out."""
+    from ercan import pipeline, snapshots
+    from ercan.sources import get
+
+    harmonizer = get(SOURCE_ID)
+    with timings.stage("ingest", expected_rows):
+        for role, path in inputs.items():
+            snapshots.ingest(storage, harmonizer, role, path, steward=True)
+
+    harmonize_stage = {}
+
+    def timed_harmonize(files):
+        # Inside the gate: the harmonize call gets its own record; the gate's rest is "validate".
+        with timings.stage("harmonize", expected_rows) as record:
+            harmonize_stage.update(record=record)
+            table = harmonizer.harmonize(files)
+        _peak_rss_reset()  # validate's peak is measured from here
+        return table
+
+    timed = dataclasses.replace(harmonizer, harmonize=timed_harmonize)
+    gate_start = len(timings.results)
+    with timings.stage("validate", expected_rows) as validate_record:
+        outcome = pipeline.gate(storage, timed, force=force)
+    if outcome.quarantined:
+        raise SystemExit(f"the benchmark source was quarantined: {outcome.reason}")
+    if "record" in harmonize_stage:  # validate = gate − harmonize (the gate's record came first)
+        record = harmonize_stage["record"]
+        validate_record["seconds"] = round(validate_record["seconds"] - record["seconds"], 3)
+        validate_record["rows_per_s"] = round(expected_rows / validate_record["seconds"]) if validate_record["seconds"] > 0 else None
+        timings.results[gate_start], timings.results[gate_start + 1] = record, validate_record
+    else:
+        validate_record["note"] = "gate cached: harmonize and validate skipped"
+
+    with timings.stage("account", expected_rows) as record:
+        frames = pipeline.account(storage)
+        record["products"] = {name: len(frame) for name, frame in frames.items()}
+    with timings.stage("publish", expected_rows) as record:
+        manifests = pipeline.publish_products(storage, frames)
+        record["published"] = {m["product"]: m["row_count"] for m in manifests}
+    return {"gate_cached": outcome.cached, "products": {k: len(v) for k, v in frames.items()},
+            "published": {m["product"]: m["row_count"] for m in manifests}}
+
+
+def run_reference(target: Path, inputs: dict, out: Path) -> dict:
+    """benchmarks/reference.sql on the same files, timed; its outputs are checked like ercan's."""
+    import hashlib
+
+    import duckdb
+
+    from ercan.units import factor
+
+    out.mkdir(parents=True, exist_ok=True)
+    sha = {role: hashlib.file_digest(open(path, "rb"), "sha256").hexdigest() for role, path in inputs.items()}
+    sql = (HERE / "reference.sql").read_text(encoding="utf-8").format(
+        crosswalk=CROSSWALK, plots=inputs["plots"], stands=inputs["stands"], out=out,
+        plots_sha256=sha["plots"], stands_sha256=sha["stands"],
+    )
+    # The unit texts of the inputs, with the factors ercan.units derives (the same definitions).
+    units = [("area", u, factor(u, "ha")) for u in ("百公顷", "万公顷")] + [("growing_stock", "万立方米", factor("万立方米", "m3"))]
+    timings = Stages()
+    with timings.stage("reference (duckdb)", 0) as record:
+        con = duckdb.connect()
+        con.execute("CREATE TEMP TABLE units (variable VARCHAR, unit VARCHAR, factor DOUBLE)")
+        con.executemany("INSERT INTO units VALUES (?, ?, ?)", units)
+        con.execute(sql)
+        unmapped = con.execute("SELECT rows FROM unmapped").fetchone()[0]
+        rows = con.execute("SELECT count(*) FROM observations").fetchone()[0]
+        reconciled = con.execute(f"SELECT count(*) FROM '{out}/reconciliation.parquet'").fetchone()[0]
+        con.close()
+        record["rows"] = rows
+    if unmapped:
+        raise SystemExit(f"the DuckDB reference left {unmapped} rows unmapped")
+    return {**timings.results[0], "duckdb": duckdb.__version__, "observations": rows, "reconciliation": reconciled,
+            "threads": os.cpu_count()}
+
+
+def run_flow(storage_url: str, env: dict) -> dict:
+    """A no-change nightly run through Prefect (`ercan run --source bench_inventory`), timed as a process."""
+    command = [str(Path(sys.executable).with_name("ercan")), "run", "--source", SOURCE_ID, "--storage", storage_url]
+    start = time.perf_counter()
+    done = subprocess.run(command, env=env, capture_output=True, text=True)
+    seconds = time.perf_counter() - start
+    return {"command": " ".join(command[1:]), "seconds": round(seconds, 3), "exit_status": done.returncode,
+            "max_rss_mib_children": round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, 1),
+            "output_tail": done.stdout.strip().splitlines()[-3:] + done.stderr.strip().splitlines()[-3:]}
+
+
+def _print(report: dict) -> None:
+    print(f"\nercan benchmark: {report['inputs']['rows']:,} rows ({report['inputs']['expected_observations']:,} "
+          f"observations), {report['machine']['cpus']} cpus")
+    header = f"{'run':<12}{'stage':<20}{'seconds':>10}{'rows/s':>14}{'peak RSS MiB':>14}{'arrow MiB':>11}"
+    print(header + "\n" + "-" * len(header))
+    for run in ("first_run", "second_run"):
+        for s in report[run]["stages"]:
+            print(f"{run:<12}{s['stage']:<20}{s['seconds']:>10.2f}{s['rows_per_s'] or 0:>14,}"
+                  f"{s['peak_rss_mib']:>14,.0f}{s['arrow_pool_mib']:>11,.0f}")
+        print(f"{run:<12}{'total':<20}{report[run]['seconds']:>10.2f}")
+    ref = report.get("reference")
+    if ref:
+        print(f"{'reference':<12}{'duckdb ' + ref['duckdb']:<20}{ref['seconds']:>10.2f}{ref['rows_per_s'] or 0:>14,}"
+              f"{ref['peak_rss_mib']:>14,.0f}")
+        print(f"\nercan / reference: {report['ratio_to_reference']:.2f}x   "
+              f"second run / first run: {report['second_run_share']:.1%}   "
+              f"peak RSS (process): {report['peak_rss_mib_process']:,.0f} MiB")
+    if report.get("flow_no_change"):
+        print(f"no-change `ercan run` through Prefect: {report['flow_no_change']['seconds']:.2f} s "
+              f"(exit {report['flow_no_change']['exit_status']})")
+
+
+def main(argv: list[str] | None = None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="where inputs, store and reference output go")
+    parser.add_argument("--json", type=Path, default=None, help="results file (default benchmarks/out/bench-ROWS.json)")
+    parser.add_argument("--no-reference", action="store_true", help="skip the DuckDB reference")
+    parser.add_argument("--flow", action="store_true", help="also time a no-change `ercan run` through Prefect")
+    args = parser.parse_args(argv)
+
+    target = args.out.resolve() / f"rows-{args.rows}-seed-{args.seed}"
+    if not (target / "inputs.json").is_file():
+        generate(args.rows, args.seed, args.out)
+    facts = json.loads((target / "inputs.json").read_text(encoding="utf-8"))
+    inputs = {role: str(target / name) for role, name in facts["files"].items()}
+    env = {**os.environ, "ERCAN_HARMONIZERS": str(HERE / "harmonizers"), "ERCAN_BENCH_INPUTS": str(target)}
+    os.environ.update(env)  # before ercan's source registry is first read
+
+    from ercan.storage import Storage
+
+    store = target / "store"
+    shutil.rmtree(store, ignore_errors=True)
+    storage = Storage(str(store))
+    rows = facts["expected_observations"]
+    report: dict = {"inputs": facts, "store": str(store),
+                    "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()}}
+    if not args.no_reference:  # first, while the process holds no pipeline memory: its peak RSS is its own
+        report["reference"] = run_reference(target, inputs, target / "reference")
+    for run in ("first_run", "second_run"):
+        timings = Stages()
+        start = time.perf_counter()
+        outcome = run_pipeline(storage, inputs, rows, timings)
+        report[run] = {"seconds": round(time.perf_counter() - start, 3), "stages": timings.results, **outcome}
+    report["second_run_share"] = report["second_run"]["seconds"] / report["first_run"]["seconds"]
+    if not args.no_reference:
+        report["ratio_to_reference"] = report["first_run"]["seconds"] / report["reference"]["seconds"]
+    if args.flow:
+        report["flow_no_change"] = run_flow(str(store), env)
+    report["peak_rss_mib_process"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+    path = args.json or HERE / "out" / f"bench-{args.rows}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    _print(report)
+    print(f"results: {path}")
+    return report
+
+
+if __name__ == "__main__":
+    main()
