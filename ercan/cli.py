@@ -39,16 +39,56 @@ def _fail(error: Exception, status: int) -> typer.Exit:
     return typer.Exit(status)
 
 
+DaskOption = Annotated[bool, typer.Option("--dask", help="Run the tasks on a temporary local Dask cluster (prefect-dask).")]
+DaskAddressOption = Annotated[
+    str | None, typer.Option("--dask-address", help="Run the tasks on an existing Dask cluster (tcp://host:8786).")
+]
+
+
 @app.command()
 def run(
     source: Annotated[list[str] | None, typer.Option("--source", help="Run only this source (repeatable).")] = None,
     storage: StorageOption = None,
-    force: Annotated[bool, typer.Option("--force", help="Ignore cached gate results.")] = False,
+    force: Annotated[bool, typer.Option("--force", help="Ignore every cache.")] = False,
+    dask: DaskOption = False,
+    dask_address: DaskAddressOption = None,
 ) -> None:
     """Run the nightly pipeline now (Prefect's ephemeral mode unless PREFECT_API_URL is set).
 
     Example: ercan run --source fra2020 --storage s3://bucket/ercan
     """
+    _run_flow(source or None, storage, force, "ingest", dask_address or ("local" if dask else None))
+
+
+@app.command()
+def rerun(
+    source: Annotated[list[str] | None, typer.Argument(help="The source(s) to rerun (or --all).")] = None,
+    all_sources: Annotated[bool, typer.Option("--all", help="Rerun every source.")] = False,
+    from_stage: Annotated[
+        str, typer.Option("--from", help="Start at ingest|harmonize|validate|account|publish; earlier stages' results are reused.")
+    ] = "ingest",
+    force: Annotated[bool, typer.Option("--force", help="Ignore the caches of the stages from --from on.")] = False,
+    storage: StorageOption = None,
+    dask: DaskOption = False,
+    dask_address: DaskAddressOption = None,
+) -> None:
+    """What a data steward runs after fixing a source's data or suite: the source again from a stage.
+
+    A rerun that passes the gate lifts the source's quarantine. Runs are named and tagged in the
+    Prefect UI (source:ID, from:STAGE, force). Example: ercan rerun fra2020 --from validate --force
+    """
+    from ercan.errors import did_you_mean
+    from ercan.pipeline import STAGES
+
+    if bool(source) == all_sources:
+        raise _fail(ConfigError("name the source(s) to rerun, or pass --all (not both)"), 2)
+    if from_stage not in STAGES:
+        raise _fail(ConfigError(f"unknown stage {from_stage!r}{did_you_mean(from_stage, STAGES)}; the stages are {', '.join(STAGES)}"), 2)
+    _run_flow(source or None, storage, force, from_stage, dask_address or ("local" if dask else None))
+
+
+def _run_flow(sources: list[str] | None, storage: str | None, force: bool, from_stage: str, dask: str | None) -> None:
+    """Run the pipeline flow in this process and print what happened; exit 1 if a source is not accepted."""
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     # Prefect's 20 s for its temporary server to start is too short on a busy 2-core machine.
     os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
@@ -56,30 +96,72 @@ def run(
         from ercan.sources import get
         from ercan.storage import resolve_root
 
-        for source_id in source or []:
+        for source_id in sources or []:
             get(source_id)  # a typo fails here, before Prefect starts a server
         resolve_root(storage)
-        from ercan.flows.nightly import nightly
+        from ercan.flows.nightly import nightly, task_runner
 
-        summary = nightly(sources=source or None, storage=storage, force=force)
+        pipeline_flow = nightly.with_options(task_runner=task_runner(dask)) if dask else nightly
+        summary = pipeline_flow(sources=sources, storage=storage, force=force, from_stage=from_stage)
     except ConfigError as e:
         raise _fail(e, 2) from None
-    table = Table("source", "status", "rows", "note", title=f"ercan run → {summary['storage']}")
-    quarantined = False
+    table = Table("source", "status", "rows", "note", title=f"ercan from {summary['from_stage']} → {summary['storage']}")
+    not_accepted = False
     for sid, outcome in summary["sources"].items():
-        quarantined |= outcome["status"] == "quarantined"
-        status = "[red]quarantined[/]" if outcome["status"] == "quarantined" else "[green]accepted[/]"
+        not_accepted |= outcome["status"] != "accepted"
+        status = "[green]accepted[/]" if outcome["status"] == "accepted" else f"[red]{outcome['status']}[/]"
         note = outcome["reason"] or ("unchanged (cached gate)" if outcome["cached"] else "")
         table.add_row(sid, status, str(outcome["rows"] or ""), note)
-    console.print(table)
+    if summary["sources"]:
+        console.print(table)
+    if summary["account_cached"]:
+        console.print("accounting served from cache (no accepted input changed)")
     if summary["published"]:
         for item in summary["published"]:
             console.print(f"published {item['product']} {item['version']} ({item['rows']} rows)")
     else:
         console.print("no product changed: nothing new published")
-    if quarantined:
-        errors.print("[bold red]some sources were quarantined[/]; the rest were published. See `ercan sources`.")
+    if not_accepted:
+        errors.print("[bold red]some sources were not accepted[/]; the rest were published. See `ercan sources`.")
         raise typer.Exit(1)
+
+
+@app.command()
+def deploy(
+    cron: Annotated[str, typer.Option("--cron", help="When the nightly run starts, in UTC.")] = "0 2 * * *",
+    pool: Annotated[str, typer.Option("--pool", help="The process work pool (created if missing).")] = "ercan",
+    storage: StorageOption = None,
+    dask: DaskOption = False,
+    dask_address: DaskAddressOption = None,
+) -> None:
+    """Register the nightly deployment (cron, UTC) and the rerun deployment with the Prefect server
+    at PREFECT_API_URL. A worker runs them: prefect worker start --pool ercan
+
+    Example: ercan deploy --cron "30 1 * * *" --storage s3://bucket/ercan
+    """
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    from prefect.settings import PREFECT_API_URL
+
+    from ercan.storage import resolve_root
+
+    api = PREFECT_API_URL.value()
+    if not api:
+        raise _fail(ConfigError(
+            "ercan deploy needs a Prefect server: start one (`prefect server start`) and "
+            "export PREFECT_API_URL=http://127.0.0.1:4200/api (see docs/operations.md)"
+        ), 2)
+    try:
+        storage_url = resolve_root(storage)
+        from ercan.flows.deployments import register
+
+        register(storage_url, cron=cron, pool=pool, dask=dask_address or ("local" if dask else None))
+    except ConfigError as e:
+        raise _fail(e, 2) from None
+    except OSError as e:  # httpx's connection errors are OSErrors too
+        raise _fail(ConfigError(f"cannot reach the Prefect server at {api}: {e}. Is `prefect server start` running?"), 2) from None
+    console.print(f"registered ercan/nightly (cron {cron!r} UTC) and ercan/rerun on work pool {pool!r} at {api}; store {storage_url}")
+    console.print(f"start a worker:   prefect worker start --pool {pool}")
+    console.print("rerun a source:   prefect deployment run ercan/rerun --param 'sources=[\"fra2020\"]' --param from_stage=harmonize")
 
 
 @app.command()

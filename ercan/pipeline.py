@@ -3,6 +3,10 @@
 ingest → gate (harmonize + validate, per source) → account → publish. A source whose input
 cannot be harmonized, or whose rows fail a critical expectation, is quarantined: its previously
 accepted rows (if any) stay what the products are built from, so nothing published is lost.
+
+Every stage's result is kept in the store under a key of what determines it (see docs/operations.md),
+so a night without new data redoes almost nothing; `force` with a `from_stage` redoes the stages
+from that one on.
 """
 
 from __future__ import annotations
@@ -11,24 +15,27 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
+from typing import Literal, get_args
 
 import pandas as pd
 import pyarrow as pa
 
+import ercan.catalog
 from ercan.catalog.build import build_catalog
 from ercan import snapshots, state
 from ercan.accounting.products import Options, build
 from ercan.errors import SourceError
 from ercan.publish import PRODUCTS, crash_point, publish, remove_incomplete, to_table
-from ercan.sources import SAMPLE_DATA, Harmonizer, registry
-from ercan.storage import Storage
+from ercan.sources import EXPECTATIONS, SAMPLE_DATA, Harmonizer, registry
+from ercan.storage import Storage, is_transient
 from ercan.validation import SCHEMA_SUITE, load_suite, validate
 
 
 @dataclass
 class GateOutcome:
     source: str
-    status: str  # accepted | quarantined
+    status: str  # accepted | quarantined | failed (its task errored after retries: nothing recorded)
     reason: str | None = None
     rows: int = 0
     cached: bool = False
@@ -47,21 +54,45 @@ def ingest_landing(storage: Storage, harmonizer: Harmonizer) -> list[dict]:
     ]
 
 
-def _gate_key(harmonizer: Harmonizer, files) -> str:
-    """What determines a gate's result: the snapshots, the harmonizer's code and both suites."""
-    parts = {
-        "snapshots": {role: f.sha256 for role, f in sorted(files.items())},
-        "harmonizer": harmonizer.code_sha256,
-        "suite": hashlib.sha256(harmonizer.suite_path.read_bytes()).hexdigest(),
-        "schema_suite": hashlib.sha256(SCHEMA_SUITE.read_bytes()).hexdigest(),
-    }
+# The stages in order; a rerun starts at one of them (`ercan rerun --from`).
+Stage = Literal["ingest", "harmonize", "validate", "account", "publish"]
+STAGES: tuple[str, ...] = get_args(Stage)
+
+
+def refreshes(stage: str, from_stage: str, force: bool) -> bool:
+    """Whether `stage` ignores its cache: `force` applies to the stage a rerun starts from and the later ones."""
+    return force and STAGES.index(stage) >= STAGES.index(from_stage)
+
+
+def _sha256_of(parts) -> str:
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
 
 
-def gate(storage: Storage, harmonizer: Harmonizer, *, force: bool = False, ingest_error: str | None = None) -> GateOutcome:
+def _harmonize_key(harmonizer: Harmonizer, files) -> str:
+    """What determines a source's harmonized rows: its snapshots and its harmonizer's code."""
+    return _sha256_of({
+        "snapshots": {role: f.sha256 for role, f in sorted(files.items())},
+        "harmonizer": harmonizer.code_sha256,
+    })
+
+
+def _gate_key(harmonizer: Harmonizer, harmonize_key: str) -> str:
+    """What determines a gate's verdict: the harmonized rows and both suites."""
+    return _sha256_of({
+        "harmonized": harmonize_key,
+        "suite": hashlib.sha256(harmonizer.suite_path.read_bytes()).hexdigest(),
+        "schema_suite": hashlib.sha256(SCHEMA_SUITE.read_bytes()).hexdigest(),
+    })
+
+
+def gate(storage: Storage, harmonizer: Harmonizer, *, force: bool = False, from_stage: str = "harmonize",
+         ingest_error: str | None = None) -> GateOutcome:
     """Harmonize and validate the source's current snapshots; quarantine it if that fails.
 
-    A gate already passed or failed for the same key is not run again unless `force`."""
+    Harmonized rows are kept under the harmonize key, the verdict under the gate key: a verdict
+    already reached for the same key is served again, and a changed suite re-validates the kept
+    rows without harmonizing again. `force` ignores these caches from `from_stage` on (from
+    "harmonize": both; from "validate": the verdict only, the kept rows are validated again)."""
     source_id = harmonizer.source.id
     if ingest_error:
         return _quarantine(storage, source_id, None, ingest_error, {}, None)
@@ -72,24 +103,30 @@ def gate(storage: Storage, harmonizer: Harmonizer, *, force: bool = False, inges
         files = snapshots.current_files(storage, harmonizer)
     except SourceError as e:
         return _quarantine(storage, source_id, None, str(e), {}, None)
-    key = _gate_key(harmonizer, files)
+    harmonized = _harmonize_key(harmonizer, files)
+    key = _gate_key(harmonizer, harmonized)
     shas = {role: f.sha256 for role, f in files.items()}
     previous = state.load(storage, source_id)
-    if not force and previous.get("gate_key") == key:
+    if not refreshes("validate", from_stage, force) and previous.get("gate_key") == key:
         accepted = previous.get("accepted") or {}
         return GateOutcome(source_id, previous["status"], previous.get("reason"), accepted.get("rows", 0), True, shas)
+    kept = not refreshes("harmonize", from_stage, force) and storage.exists("staging", source_id, f"{harmonized}.parquet")
     try:
-        table = harmonizer.harmonize(files)
+        table = storage.read_parquet("staging", source_id, f"{harmonized}.parquet") if kept else harmonizer.harmonize(files)
     except SourceError as e:
         reason = str(e.located(source=source_id))
         return _quarantine(storage, source_id, key, reason, shas, _unreadable(storage, source_id, key, reason))
     except Exception as e:  # a layout the harmonizer did not foresee must not stop the other sources
+        if is_transient(e):
+            raise  # the store failed, not the input: the task retries, and no verdict is kept
         names = ", ".join(repr(f.name) for f in files.values())
         reason = (
             f"source {source_id!r}, file(s) {names}: the harmonizer failed with {type(e).__name__}: {e}. "
             "The input probably changed shape; compare it with the sample in sample_data/ and fix the file or the harmonizer."
         )
         return _quarantine(storage, source_id, key, reason, shas, _unreadable(storage, source_id, key, reason))
+    if not kept:
+        storage.write_parquet(table, "staging", source_id, f"{harmonized}.parquet")
     # The generated schema suite is the common schema's; reference factors have their own table.
     schema_suites = [load_suite(SCHEMA_SUITE)] if harmonizer.source.product == "observations" else []
     report = validate(table.to_pandas(), [*schema_suites, load_suite(harmonizer.suite_path)], source_id)
@@ -98,14 +135,13 @@ def gate(storage: Storage, harmonizer: Harmonizer, *, force: bool = False, inges
     if not report.passed:
         reason = f"source {source_id!r} failed its quality gate: {report.reason()}"
         return _quarantine(storage, source_id, key, reason, shas, key)
-    storage.write_parquet(table, "staging", source_id, f"{key}.parquet")
     with state.update(storage, source_id) as current:
         current.update(
             status="accepted",
             reason=None,
             gate_key=key,
             quality=key,
-            accepted={"key": key, "rows": table.num_rows, "snapshots": shas, "at": _now()},
+            accepted={"key": harmonized, "rows": table.num_rows, "snapshots": shas, "at": _now()},
         )
     return GateOutcome(source_id, "accepted", None, table.num_rows, False, shas)
 
@@ -169,9 +205,27 @@ def account(storage: Storage) -> dict[str, pd.DataFrame]:
     }
 
 
-def publish_products(storage: Storage, frames: dict[str, pd.DataFrame]) -> list[dict]:
-    """Publish every product whose content changed, then the catalog. Returns the new manifests."""
-    if not frames:
+def products_key(storage: Storage) -> str:
+    """What determines the products: every source's accepted and quality rows (by their keys) and
+    the code and suites that turn them into products. Equal keys, equal products."""
+    inputs = {}
+    for source_id in registry():
+        current = state.load(storage, source_id)
+        inputs[source_id] = {"accepted": (current.get("accepted") or {}).get("key"), "quality": current.get("quality")}
+    code = hashlib.sha256()  # the catalog package counts too: the publish stage writes the catalog
+    for path in sorted({*Path(__file__).parent.rglob("*.py"), *Path(ercan.catalog.__file__).parent.glob("*.py"),
+                        *EXPECTATIONS.glob("*.json")}):
+        code.update(path.read_bytes())
+    return _sha256_of({"inputs": inputs, "code": code.hexdigest()})
+
+
+def publish_products(storage: Storage, frames: dict[str, pd.DataFrame], *, inputs_key: str | None = None,
+                     force: bool = False) -> list[dict]:
+    """Publish every product whose content changed, then the catalog. Returns the new manifests.
+
+    `inputs_key` (`products_key`) is recorded once all is published; frames from the same key are
+    not compared again unless `force` (equal content is never published twice either way)."""
+    if not frames or (inputs_key and not force and _published_from(storage) == inputs_key):
         return []
     statuses = {sid: state.load(storage, sid) for sid in registry()}
     validation = {
@@ -190,7 +244,13 @@ def publish_products(storage: Storage, frames: dict[str, pd.DataFrame]) -> list[
                 published.append(manifest)
         crash_point("before_catalog")
         build_catalog(storage)
+        if inputs_key:
+            storage.write_json({"inputs_key": inputs_key, "at": _now()}, "state", "products.json")
     return published
+
+
+def _published_from(storage: Storage) -> str | None:
+    return storage.read_json("state", "products.json", default={}).get("inputs_key")
 
 
 def _provenance(frame: pd.DataFrame) -> dict:

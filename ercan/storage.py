@@ -3,7 +3,7 @@
 Layout under the root:
   snapshots/<source>/<sha256>/<file>     raw files, content-addressed, never edited (+ meta.json)
   state/sources/<source>.json            each source's current snapshots, status and quarantine reason
-  staging/<source>/<key>.parquet         harmonized rows that passed the source's gate (the cache)
+  staging/<source>/<key>.parquet         harmonized rows by what determines them (state says which are accepted)
   products/<product>/<version>/          immutable published versions, manifest.json written last
   catalog.yaml                           the intake 2 catalog
   locks/<name>.lock                      held by the one process publishing (exclusive create)
@@ -32,6 +32,24 @@ DEFAULT_ROOT = "./ercan-data"
 
 class LockedError(ErcanError):
     """Another process holds the lock and did not release it in time."""
+
+
+# Errors of a store that may pass if tried again (a dropped connection, a timeout, an S3 endpoint
+# restarting); missing files, refused permissions and ercan's own errors will not.
+_PERMANENT = (FileNotFoundError, FileExistsError, PermissionError, IsADirectoryError, NotADirectoryError)
+
+
+def is_transient(error: BaseException) -> bool:
+    """Whether a failed storage operation is worth retrying (the Prefect tasks retry these with backoff)."""
+    if isinstance(error, (ErcanError, *_PERMANENT)):
+        return False
+    if isinstance(error, OSError):  # ConnectionError, TimeoutError, and s3fs's translation of S3 errors
+        return True
+    try:
+        from botocore.exceptions import ConnectionError as BotoConnectionError, HTTPClientError
+    except ImportError:  # no S3 support installed: nothing else here is transient
+        return False
+    return isinstance(error, BotoConnectionError | HTTPClientError)
 
 
 def resolve_root(cli_value: str | None = None) -> str:

@@ -5,8 +5,12 @@ from prefect.cache_policies import NO_CACHE
 
 from ercan import pipeline, sources
 from ercan.storage import Storage
+from ercan.tasks.retries import STORAGE_RETRIES
 
 
-@task(name="harmonize-and-validate", cache_policy=NO_CACHE)
-def gate(storage_url: str, source_id: str, force: bool = False, ingest_error: str | None = None) -> pipeline.GateOutcome:
-    return pipeline.gate(Storage(storage_url), sources.get(source_id), force=force, ingest_error=ingest_error)
+# The gate keeps its own cache in the store (pipeline.gate): its verdict is also the source's state.
+@task(name="harmonize-and-validate", task_run_name="gate {source_id}", cache_policy=NO_CACHE, **STORAGE_RETRIES)
+def gate(storage_url: str, source_id: str, force: bool = False, from_stage: str = "harmonize",
+         ingest_error: str | None = None) -> pipeline.GateOutcome:
+    return pipeline.gate(Storage(storage_url), sources.get(source_id), force=force, from_stage=from_stage,
+                         ingest_error=ingest_error)

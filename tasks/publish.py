@@ -5,8 +5,11 @@ from prefect.cache_policies import NO_CACHE
 
 from ercan import pipeline
 from ercan.storage import Storage
+from ercan.tasks.retries import STORAGE_RETRIES
 
 
-@task(name="publish", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=[2, 10])
-def publish(storage_url: str, frames) -> list[dict]:
-    return pipeline.publish_products(Storage(storage_url), frames)
+# Not cached by Prefect: a cached publish would report the old versions as new. pipeline.publish_products
+# skips frames from the inputs it last published from, and never publishes equal content twice.
+@task(name="publish", task_run_name="publish", cache_policy=NO_CACHE, **STORAGE_RETRIES)
+def publish(storage_url: str, frames, inputs_key: str | None = None, force: bool = False) -> list[dict]:
+    return pipeline.publish_products(Storage(storage_url), frames, inputs_key=inputs_key, force=force)
