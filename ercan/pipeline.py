@@ -206,8 +206,8 @@ def account(storage: Storage) -> dict[str, pd.DataFrame]:
 
 
 def products_key(storage: Storage) -> str:
-    """What determines the products: every source's accepted and quality rows (by their keys) and
-    the code and suites that turn them into products. Equal keys, equal products."""
+    """What determines the products: every source's accepted and quality rows (by their keys), the
+    accounting options, and the code and suites that turn them into products. Equal keys, equal products."""
     inputs = {}
     for source_id in registry():
         current = state.load(storage, source_id)
@@ -216,7 +216,7 @@ def products_key(storage: Storage) -> str:
     for path in sorted({*Path(__file__).parent.rglob("*.py"), *Path(ercan.catalog.__file__).parent.glob("*.py"),
                         *EXPECTATIONS.glob("*.json")}):
         code.update(path.read_bytes())
-    return _sha256_of({"inputs": inputs, "code": code.hexdigest()})
+    return _sha256_of({"inputs": inputs, "options": repr(Options.from_env()), "code": code.hexdigest()})
 
 
 def publish_products(storage: Storage, frames: dict[str, pd.DataFrame], *, inputs_key: str | None = None,

@@ -63,12 +63,15 @@ def test_gate_from_validate_reuses_the_harmonized_rows_from_harmonize_rebuilds_t
     assert rows.stat().st_ino != written
 
 
-def test_products_key_follows_the_accepted_rows(gated, tmp_path):
+def test_products_key_follows_the_accepted_rows_and_the_accounting_options(gated, tmp_path, monkeypatch):
     storage, harmonizer, _ = gated
     key = pipeline.products_key(storage)
     assert pipeline.products_key(storage) == key
     pipeline.gate(storage, harmonizer, force=True)  # the same verdict again: the same inputs
     assert pipeline.products_key(storage) == key
+    monkeypatch.setenv("ERCAN_GAP_FILL", "off")
+    assert pipeline.products_key(storage) != key
+    monkeypatch.delenv("ERCAN_GAP_FILL")
 
     # A corrected file (GPP of 2007-01 edited by this test) is new accepted rows: a new key.
     corrected = edited_copy(tmp_path, "fluxnet_de_hai", "monthly", replace_line(2, "0.089395", "0.089396"))
