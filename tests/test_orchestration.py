@@ -249,13 +249,15 @@ def test_prefect_yaml_registers_the_same_deployments(server, tmp_path):
 def test_rerun_after_the_data_is_fixed_lifts_the_quarantine(server, tmp_path):
     """A copy of GFW's state loss file with Alabama's 2001 loss made negative (edited by this test)."""
     store = tmp_path / "store"
+    assert ercan("rerun", "gfw_usa", "--storage", str(store), env=server).returncode == 0  # from ingest: accepted
     broken = edited_copy(tmp_path, "gfw_usa", "state_loss", replace_line(2, "176807.15", "-176807.15"))
     assert ercan("ingest", "gfw_usa", str(broken), "--storage", str(store), env=server).returncode == 0
 
     quarantined = ercan("rerun", "gfw_usa", "--from", "harmonize", "--storage", str(store), env=server)
     assert quarantined.returncode == 1, quarantined.stdout + quarantined.stderr
-    listing = " ".join(ercan("sources", "--storage", str(store), env=server).stdout.split())
-    assert "quarantined" in listing and "expect_column_values_to_be_between" in listing
+    assert "quarantined" in ercan("sources", "--storage", str(store), env=server).stdout
+    reason = json.loads((store / "state" / "sources" / "gfw_usa.json").read_text())["reason"]
+    assert "expect_column_values_to_be_between on column 'value'" in reason and "-176807.15" in reason
 
     # Restored: the steward ingests the good file again and reruns; the gate lets it through.
     assert ercan("ingest", "gfw_usa", str(GFW_LOSS), "--storage", str(store), env=server).returncode == 0
@@ -263,7 +265,8 @@ def test_rerun_after_the_data_is_fixed_lifts_the_quarantine(server, tmp_path):
     assert lifted.returncode == 0, lifted.stdout + lifted.stderr
     current = json.loads((store / "state" / "sources" / "gfw_usa.json").read_text())
     assert current["status"] == "accepted" and current["reason"] is None
-    assert "gfw_usa" in ercan("sources", "--storage", str(store), env=server).stdout
+    listing = ercan("sources", "--storage", str(store), env=server).stdout
+    assert "accepted" in listing and "quarantined" not in listing
 
 
 def test_rerun_usage_errors_exit_2(tmp_path):
