@@ -261,16 +261,19 @@ def versions(
 def generate(
     check: Annotated[bool, typer.Option("--check", help="Only check the files are current (exit 1 if not).")] = False,
 ) -> None:
-    """Regenerate the files derived from the field registry: docs/data_dictionary.md and expectations/schema.json."""
+    """Regenerate the files derived from the field registry: docs/data_dictionary.md, expectations/schema.json
+    and the products' expectations/products/<product>.schema.json."""
     from ercan.schema import render_data_dictionary
     from ercan.sources import PROJECT_ROOT
-    from ercan.validation import SCHEMA_SUITE, render_schema_suite
+    from ercan.validation import generated_suites
 
     stale = []
-    for path, text in ((PROJECT_ROOT / "docs" / "data_dictionary.md", render_data_dictionary()), (SCHEMA_SUITE, render_schema_suite())):
+    generated = {PROJECT_ROOT / "docs" / "data_dictionary.md": render_data_dictionary(), **generated_suites()}
+    for path, text in generated.items():
         if not path.exists() or path.read_text(encoding="utf-8") != text:
             stale.append(path)
             if not check:
+                path.parent.mkdir(parents=True, exist_ok=True)
                 Path(path).write_text(text, encoding="utf-8")
     if check and stale:
         errors.print("stale: " + ", ".join(str(p) for p in stale) + " (run `ercan generate`)")

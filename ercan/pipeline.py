@@ -130,8 +130,7 @@ def gate(storage: Storage, harmonizer: Harmonizer, *, force: bool = False, from_
     # The generated schema suite is the common schema's; reference factors have their own table.
     schema_suites = [load_suite(SCHEMA_SUITE)] if harmonizer.source.product == "observations" else []
     report = validate(table.to_pandas(), [*schema_suites, load_suite(harmonizer.suite_path)], source_id)
-    quality = pa.Table.from_pandas(report.to_frame().assign(subject=source_id), preserve_index=False)
-    storage.write_parquet(quality, "staging", source_id, f"{key}.quality.parquet")
+    report.write(storage, source_id, "staging", source_id, key=key)
     if not report.passed:
         reason = f"source {source_id!r} failed its quality gate: {report.reason()}"
         return _quarantine(storage, source_id, key, reason, shas, key)

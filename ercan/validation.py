@@ -2,9 +2,12 @@
 
 Every source's harmonized rows are validated against two suites: `schema.json`, generated from the
 field registry (columns, types, vocabularies, units per variable, the observation key), and the
-source's own `<source>.json` (what is particular to it: codes, ranges, completeness). Each
-expectation carries GX's own `severity`: a failed `critical` one quarantines the source; a failed
-`warning` one is reported in `quality` and the run goes on.
+source's own `<source>.json` (what is particular to it: codes, ranges, completeness). Every product
+is validated the same way before it is published (`ercan/product_gates.py`): the generated
+`products/<product>.schema.json` and, where present, `products/<product>.json`. Each expectation
+carries GX's own `severity`: a failed `critical` one quarantines the source (withholds the
+product); a failed `warning` one is reported in `quality` and the run goes on. docs/quality.md
+says which is which and why.
 """
 
 from __future__ import annotations
@@ -16,23 +19,54 @@ from functools import cache
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
 
 from ercan import schema
+from ercan.publish import PRODUCTS
 from ercan.sources import EXPECTATIONS
+from ercan.storage import Storage
 
 SCHEMA_SUITE = EXPECTATIONS / "schema.json"
+PRODUCT_SUITES = EXPECTATIONS / "products"
 _EXAMPLES = 5
+# Result entries that list every unexpected row: kept out of the stored results (Data Docs show the examples).
+_BULKY_RESULTS = ("unexpected_list", "unexpected_index_list", "unexpected_index_query")
 
 
 def schema_suite() -> dict:
     """The schema expectations, generated from the field registry (written to expectations/schema.json)."""
+    return registry_suite("schema", schema.OBSERVATION_COLUMNS, schema.OBSERVATION_KEY, "ercan/schema.py")
+
+
+def product_schema_suite(product: str) -> dict:
+    """A product's schema expectations, generated from the registry and the product's columns and key in
+    ercan/publish.py (written to expectations/products/<product>.schema.json)."""
+    spec = PRODUCTS[product]
+    return registry_suite(f"{product}.schema", spec.columns, spec.key, "ercan/schema.py, ercan/publish.py")
+
+
+def product_schema_path(product: str) -> Path:
+    return PRODUCT_SUITES / f"{product}.schema.json"
+
+
+def generated_suites() -> dict[Path, str]:
+    """Every suite file generated from the registry, with its text (what `ercan generate` writes)."""
+    return {
+        SCHEMA_SUITE: render_suite(schema_suite()),
+        **{product_schema_path(p): render_suite(product_schema_suite(p)) for p in PRODUCTS},
+    }
+
+
+def registry_suite(name: str, columns, key, generated_from: str) -> dict:
+    """Columns in order, required fields, vocabularies and ranges, units per variable and the unique key
+    of a table with these registry columns: everything the field registry knows, all critical."""
     expectations = [
         {
             "type": "expect_table_columns_to_match_ordered_list",
-            "kwargs": {"column_list": list(schema.OBSERVATION_COLUMNS)},
+            "kwargs": {"column_list": list(columns)},
         }
     ]
-    for f in schema.FIELDS.values():
+    for f in (schema.ALL_FIELDS[c] for c in columns):
         if not f.nullable:
             expectations.append({"type": "expect_column_values_to_not_be_null", "kwargs": {"column": f.name}})
         if f.allowed:
@@ -46,29 +80,32 @@ def schema_suite() -> dict:
                     "kwargs": {"column": f.name, "min_value": f.min_value, "max_value": f.max_value},
                 }
             )
-    expectations += [
-        {
-            "type": "expect_column_pair_values_to_be_in_set",
-            "kwargs": {
-                "column_A": "variable",
-                "column_B": "unit",
-                "value_pairs_set": [list(pair) for pair in schema.VARIABLE_UNITS.items()],
-            },
-        },
+    if {"variable", "unit"} <= set(columns):
+        expectations.append(
+            {
+                "type": "expect_column_pair_values_to_be_in_set",
+                "kwargs": {
+                    "column_A": "variable",
+                    "column_B": "unit",
+                    "value_pairs_set": [list(pair) for pair in schema.VARIABLE_UNITS.items()],
+                },
+            }
+        )
+    expectations.append(
         {
             # "never": rows with nulls in some key columns (pool, category) still count as keys.
             "type": "expect_compound_columns_to_be_unique",
-            "kwargs": {"column_list": list(schema.OBSERVATION_KEY), "ignore_row_if": "never"},
-        },
-    ]
+            "kwargs": {"column_list": list(key), "ignore_row_if": "never"},
+        }
+    )
     for e in expectations:
         e["severity"] = "critical"
-        e["meta"] = {"generated_from": "ercan/schema.py"}
-    return {"name": "schema", "expectations": expectations, "meta": {"generated_from": "ercan/schema.py"}}
+        e["meta"] = {"generated_from": generated_from}
+    return {"name": name, "expectations": expectations, "meta": {"generated_from": generated_from}}
 
 
-def render_schema_suite() -> str:
-    return json.dumps(schema_suite(), indent=2, ensure_ascii=False) + "\n"
+def render_suite(suite: dict) -> str:
+    return json.dumps(suite, indent=2, ensure_ascii=False) + "\n"
 
 
 def load_suite(path: Path) -> dict:
@@ -102,6 +139,8 @@ class Outcome:
 @dataclass
 class Report:
     outcomes: list[Outcome]
+    # Each suite as GX ran it and its GX validation result (JSON), from which ercan/reports.py builds Data Docs.
+    gx_results: list[dict] = field(default_factory=list)
 
     @property
     def critical_failures(self) -> list[Outcome]:
@@ -121,6 +160,13 @@ class Report:
         ]
         return pd.DataFrame(rows).drop(columns=["unexpected_rows"]).rename(columns={"column": "column_name"})
 
+    def write(self, storage: Storage, subject: str, *folder: str, key: str) -> None:
+        """Store the report under `folder`: `<key>.quality.parquet` (the subject's rows of `quality`) and
+        `<key>.gx.json` (the GX results, for the Data Docs)."""
+        quality = pa.Table.from_pandas(self.to_frame().assign(subject=subject), preserve_index=False)
+        storage.write_parquet(quality, *folder, f"{key}.quality.parquet")
+        storage.write_json(self.gx_results, *folder, f"{key}.gx.json")
+
 
 @cache
 def _context():
@@ -136,110 +182,62 @@ def _context():
 _GX_LOCK = threading.Lock()
 
 
-def validate(df: pd.DataFrame, suites: list[dict], name: str) -> Report:
-    """Evaluate the suites on `df` with GX and collect every expectation's outcome."""
+def validate(df: pd.DataFrame, suites: list[dict], name: str, parameters: dict | None = None) -> Report:
+    """Evaluate the suites on `df` with GX and collect every expectation's outcome.
+
+    `parameters` are the values of the suites' `{"$PARAMETER": name}` arguments (GX suite parameters)."""
     with _GX_LOCK:
-        return _validate(df, suites, name)
+        return _validate(df, suites, name, parameters)
 
 
-# GX's pandas engine checks a column pair row by row in Python (DataFrame.iterrows: about two
-# minutes per million rows). The outcome depends only on which pairs occur, so GX is given each
-# distinct pair once and the counts are taken back to rows (_PairRows).
-_DISTINCT_PAIRS = {"expect_column_pair_values_to_be_in_set"}
+def _validate(df: pd.DataFrame, suites: list[dict], name: str, parameters: dict | None) -> Report:
+    import great_expectations as gx
 
-
-@dataclass
-class _PairRows:
-    """The distinct (A, B) pairs of the validated rows: how many rows and the first row of each."""
-
-    frame: pd.DataFrame
-    rows: pd.Series
-    first: pd.Series
-
-    @classmethod
-    def of(cls, df: pd.DataFrame, column_a: str, column_b: str) -> "_PairRows":
-        positions = pd.DataFrame({"A": df[column_a], "B": df[column_b], "at": range(len(df))})
-        grouped = positions.groupby(["A", "B"], dropna=False, sort=False)["at"].agg(["size", "min"]).reset_index()
-        frame = grouped[["A", "B"]].rename(columns={"A": column_a, "B": column_b})
-        return cls(frame, grouped["size"], grouped["min"])
-
-
-def _validate(df: pd.DataFrame, suites: list[dict], name: str) -> Report:
     context = _context()
     source = context.data_sources.add_or_update_pandas(f"rows_{name}")
     asset = source.add_dataframe_asset(name)
     batch = asset.add_batch_definition_whole_dataframe(name)
-    outcomes = []
+    outcomes, gx_results = [], []
     for suite_dict in suites:
-        on_pairs = [e for e in suite_dict["expectations"] if e["type"] in _DISTINCT_PAIRS and "row_condition" not in e["kwargs"]]
-        by_row = [e for e in suite_dict["expectations"] if e not in on_pairs]
-        outcomes += _run(context, batch, suite_dict, by_row, f"{name}.{suite_dict['name']}", df)
-        for i, expectation in enumerate(on_pairs):
-            pairs = _PairRows.of(df, expectation["kwargs"]["column_A"], expectation["kwargs"]["column_B"])
-            outcomes += _run(context, batch, suite_dict, [expectation], f"{name}.{suite_dict['name']}.pairs{i}",
-                             pairs.frame, pairs)
-    return Report(outcomes)
-
-
-def _run(context, batch, suite_dict: dict, expectations: list[dict], suite_name: str, df: pd.DataFrame,
-         pairs: _PairRows | None = None) -> list[Outcome]:
-    """Run these expectations of `suite_dict` on `df` with GX; with `pairs`, df is the distinct pairs
-    and counts and row numbers are taken back to the validated rows."""
-    import great_expectations as gx
-
-    outcomes = []
-    if not expectations:
-        return outcomes
-    suite_config = {k: v for k, v in suite_dict.items() if k != "id"}
-    suite = gx.ExpectationSuite(**{**suite_config, "name": suite_name, "expectations": expectations})
-    suite = context.suites.add_or_update(suite)
-    definition = context.validation_definitions.add_or_update(
-        gx.ValidationDefinition(name=suite.name, data=batch, suite=suite)
-    )
-    result = definition.run(
-        batch_parameters={"dataframe": df},
-        result_format={"result_format": "COMPLETE", "partial_unexpected_count": _EXAMPLES},
-    )
-    for r in result.results:
-        config = r.expectation_config
-        kwargs = config.kwargs
-        column = kwargs.get("column") or kwargs.get("column_A") or ",".join(kwargs.get("column_list", [])) or None
-        raised = r.exception_info.get("raised_exception") if isinstance(r.exception_info, dict) else False
-        unexpected = r.result.get("partial_unexpected_list") or []
-        if raised:
-            unexpected = [r.exception_info.get("exception_message")]
-        element_count = int(r.result.get("element_count") or len(df))
-        unexpected_count = int(r.result.get("unexpected_count") or (0 if r.success else len(df)))
-        unexpected_rows = [int(i) for i in (r.result.get("unexpected_index_list") or [])]
-        if pairs is not None:
-            element_count = int(pairs.rows.sum())
-            unexpected_count = element_count if raised else int(pairs.rows.iloc[unexpected_rows].sum())
-            unexpected_rows = [] if raised else sorted(int(pairs.first.iloc[i]) for i in unexpected_rows)
-        outcomes.append(
-            Outcome(
-                suite=suite_dict["name"],
-                position=_position(suite_dict, config),
-                expectation=config.type,
-                column=column,
-                severity=str(getattr(config.severity, "value", config.severity)),
-                success=bool(r.success),
-                element_count=element_count,
-                unexpected_count=unexpected_count,
-                unexpected_examples=[_plain(x) for x in unexpected[:_EXAMPLES]],
-                unexpected_rows=[i + 1 for i in unexpected_rows[:_EXAMPLES]],
-            )
+        suite = gx.ExpectationSuite(**{k: v for k, v in suite_dict.items() if k != "id"})
+        suite.name = f"{name}.{suite_dict['name']}"
+        suite = context.suites.add_or_update(suite)
+        # GX returns results unordered; an expectation's place in its suite file is its identity in `quality`.
+        positions = {e.id: i for i, e in enumerate(suite.expectations)}
+        definition = context.validation_definitions.add_or_update(
+            gx.ValidationDefinition(name=suite.name, data=batch, suite=suite)
         )
-    return outcomes
-
-
-def _position(suite_dict: dict, config) -> int:
-    """Where this result's expectation stands in the suite file (GX returns results unordered)."""
-    for i, expectation in enumerate(suite_dict["expectations"]):
-        if expectation["type"] == config.type and all(
-            _plain(config.kwargs.get(k)) == _plain(v) for k, v in expectation["kwargs"].items()
-        ):
-            return i
-    return -1
+        result = definition.run(
+            batch_parameters={"dataframe": df},
+            expectation_parameters=parameters,
+            result_format={"result_format": "COMPLETE", "partial_unexpected_count": _EXAMPLES},
+        )
+        for r in result.results:
+            config = r.expectation_config
+            kwargs = config.kwargs
+            column = kwargs.get("column") or kwargs.get("column_A") or ",".join(kwargs.get("column_list", [])) or None
+            raised = r.exception_info.get("raised_exception") if isinstance(r.exception_info, dict) else False
+            unexpected = r.result.get("partial_unexpected_list") or []
+            if raised:
+                unexpected = [r.exception_info.get("exception_message")]
+            outcomes.append(
+                Outcome(
+                    suite=suite_dict["name"],
+                    position=positions[config.id],
+                    expectation=config.type,
+                    column=column,
+                    severity=str(getattr(config.severity, "value", config.severity)),
+                    success=bool(r.success),
+                    element_count=int(r.result.get("element_count") or len(df)),
+                    unexpected_count=int(r.result.get("unexpected_count") or (0 if r.success else len(df))),
+                    unexpected_examples=[_plain(x) for x in unexpected[:_EXAMPLES]],
+                    unexpected_rows=[int(i) + 1 for i in (r.result.get("unexpected_index_list") or [])[:_EXAMPLES]],
+                )
+            )
+            for bulky in _BULKY_RESULTS:
+                r.result.pop(bulky, None)
+        gx_results.append({"suite": suite.to_json_dict(), "result": result.to_json_dict()})
+    return Report(outcomes, gx_results)
 
 
 def _plain(value):
