@@ -46,9 +46,9 @@ class ProductGate:
 def suite_parameters(frames: dict[str, pd.DataFrame], today: datetime | None = None) -> dict:
     """Values of the `{"$PARAMETER": ...}` arguments in the product suites, from this run's data."""
     observations = frames.get("observations")
-    codes = set() if observations is None else set(observations["area_code"].dropna())
+    codes = [] if observations is None else observations["area_code"].dropna().unique().tolist()
     return {
-        "known_area_codes": sorted(codes | set(ROOTS)),
+        "known_area_codes": sorted(set(codes) | set(ROOTS)),
         "current_year": (today or datetime.now(UTC)).year,
     }
 
