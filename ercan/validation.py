@@ -137,7 +137,7 @@ class Outcome:
 @dataclass
 class Report:
     outcomes: list[Outcome]
-    # The suite as GX ran it and its GX validation result (JSON), from which ercan/reports.py builds Data Docs.
+    # The suite as GX ran it and its GX validation result (JSON), from which ercan/gate_reports.py builds Data Docs.
     gx_results: list[dict] = field(default_factory=list)
 
     @property

@@ -22,7 +22,7 @@ import pandas as pd
 import pytest
 
 from conftest import edited_copy, replace_line
-from ercan import pipeline, reports, snapshots, sources
+from ercan import gate_reports, pipeline, snapshots, sources
 from ercan.sources import SAMPLE_DATA
 from ercan.storage import Storage
 
@@ -49,7 +49,7 @@ def baseline(tmp_path_factory):
         pipeline.ingest_landing(storage, harmonizer)
         outcomes.append(pipeline.gate(storage, harmonizer))
     publication = pipeline.publish_products(storage, pipeline.account(storage))
-    docs = reports.data_docs(storage, "run1", outcomes, publication.products)
+    docs = gate_reports.data_docs(storage, "run1", outcomes, publication.products)
     return root, outcomes, publication, docs
 
 
@@ -93,7 +93,7 @@ def test_data_docs_are_built_into_the_store_and_not_rebuilt_when_no_gate_ran(bas
     republished = pipeline.publish_products(storage, pipeline.account(storage))
     assert all(o.cached for o in again) and all(g.cached for g in republished.products.values())
     assert not republished.manifests
-    latest = reports.data_docs(storage, "run2", again, republished.products)
+    latest = gate_reports.data_docs(storage, "run2", again, republished.products)
     assert latest.endswith("/run1/index.html")
     assert storage.listdir("reports", "data_docs") == ["run1"]
 
@@ -136,9 +136,9 @@ def test_a_product_failing_a_critical_expectation_is_withheld_and_its_previous_v
 def test_summary_names_every_gate_with_failures_and_the_data_docs(baseline, withheld):
     root, publication, negative = withheld
     outcomes = baseline[1]
-    docs = reports.data_docs(Storage(str(root)), "run3", outcomes, publication.products)
+    docs = gate_reports.data_docs(Storage(str(root)), "run3", outcomes, publication.products)
     assert docs.endswith("/run3/index.html")
-    text = reports.summary_markdown("run3", outcomes, publication, docs)
+    text = gate_reports.summary_markdown("run3", outcomes, publication, docs)
     rows = {line.split(" | ")[0].strip("| "): line for line in text.splitlines() if line.startswith("| ")}
     assert set(sources.registry()) | {"observations", "carbon_stocks", "reconciliation", "quality"} <= set(rows)
     assert "**withheld**" in rows["carbon_stocks"] and f"{negative}" in rows["carbon_stocks"]

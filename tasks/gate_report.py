@@ -1,29 +1,29 @@
 """Prefect task: the run's gate report: GX Data Docs in the store and a Markdown artifact in Prefect
-(content built by ercan/reports.py, which is tested without Prefect)."""
+(content built by ercan/gate_reports.py, which is tested without Prefect)."""
 
 from prefect import get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 
-from ercan import reports
+from ercan import gate_reports
 from ercan.pipeline import GateOutcome, Publication
 from ercan.storage import Storage
 
 ARTIFACT_KEY = "ercan-quality-gates"
 
 
-@task(name="quality-report", cache_policy=NO_CACHE)
-def report(storage_url: str, sources: list[GateOutcome], publication: Publication) -> str | None:
+@task(name="gate-report", cache_policy=NO_CACHE)
+def gate_report(storage_url: str, sources: list[GateOutcome], publication: Publication) -> str | None:
     """The link to the run's Data Docs (None if none could be built)."""
-    run_id = reports.new_run_id()
+    run_id = gate_reports.new_run_id()
     try:
-        docs = reports.data_docs(Storage(storage_url), run_id, sources, publication.products)
+        docs = gate_reports.data_docs(Storage(storage_url), run_id, sources, publication.products)
     except Exception as e:  # noqa: BLE001 - the products are published: a failed report must not fail the run
         get_run_logger().error("Data Docs for run %s were not built: %s: %s", run_id, type(e).__name__, e)
         docs = None
     create_markdown_artifact(
         key=ARTIFACT_KEY,
-        markdown=reports.summary_markdown(run_id, sources, publication, docs),
+        markdown=gate_reports.summary_markdown(run_id, sources, publication, docs),
         description=f"ercan quality gates of run {run_id}: every source and product, failed expectations, Data Docs",
     )
     return docs
