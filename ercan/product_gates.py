@@ -21,13 +21,11 @@ from datetime import UTC, datetime
 
 import pandas as pd
 
+from ercan.accounting.hierarchy import Hierarchy
 from ercan.publish import PRODUCTS, content_sha256, to_table
 from ercan.storage import Storage
 from ercan.validation import PRODUCT_SUITES, load_suite, product_schema_path, validate
-
-# The top of the area hierarchy: a parent no source reports as an area of its own
-# (ercan/accounting/hierarchy.py gives it the global level without data).
-ROOTS = ("WORLD",)
+_LINKS = ["area_code", "area_level", "parent_code"]
 
 
 @dataclass
@@ -46,9 +44,11 @@ class ProductGate:
 def suite_parameters(frames: dict[str, pd.DataFrame], today: datetime | None = None) -> dict:
     """Values of the `{"$PARAMETER": ...}` arguments in the product suites, from this run's data."""
     observations = frames.get("observations")
-    codes = [] if observations is None else observations["area_code"].dropna().unique().tolist()
+    hierarchy = Hierarchy(observations if observations is not None else pd.DataFrame(columns=_LINKS))
     return {
-        "known_area_codes": sorted(set(codes) | set(ROOTS)),
+        # Every area the accounting's hierarchy knows: the observations' areas, the UN M49 regions
+        # above their countries, and WORLD, its root.
+        "known_area_codes": sorted(hierarchy.level),
         "current_year": (today or datetime.now(UTC)).year,
     }
 

@@ -43,6 +43,14 @@ def product_schema_suite(product: str) -> dict:
     return registry_suite(f"{product}.schema", spec.columns, spec.key, "ercan/schema.py, ercan/publish.py")
 
 
+def _fields(columns) -> list[schema.Field]:
+    """The registry's field of each column. A table of reference factors (it has `parameter`) takes the
+    reference fields: their `unit` has the factors' own vocabulary."""
+    reference = "parameter" in columns
+    return [(schema.REFERENCE_FIELDS if reference and c in schema.REFERENCE_FIELDS else schema.ALL_FIELDS)[c]
+            for c in columns]
+
+
 def product_schema_path(product: str) -> Path:
     return PRODUCT_SUITES / f"{product}.schema.json"
 
@@ -64,7 +72,7 @@ def registry_suite(name: str, columns, key, generated_from: str) -> dict:
             "kwargs": {"column_list": list(columns)},
         }
     ]
-    for f in (schema.ALL_FIELDS[c] for c in columns):
+    for f in _fields(columns):
         if not f.nullable:
             expectations.append({"type": "expect_column_values_to_not_be_null", "kwargs": {"column": f.name}})
         if f.allowed:
@@ -78,17 +86,18 @@ def registry_suite(name: str, columns, key, generated_from: str) -> dict:
                     "kwargs": {"column": f.name, "min_value": f.min_value, "max_value": f.max_value},
                 }
             )
-    if {"variable", "unit"} <= set(columns):
-        expectations.append(
-            {
-                "type": "expect_column_pair_values_to_be_in_set_vectorized",
-                "kwargs": {
-                    "column_A": "variable",
-                    "column_B": "unit",
-                    "value_pairs_set": [list(pair) for pair in schema.VARIABLE_UNITS.items()],
-                },
-            }
-        )
+    for what, units in (("variable", schema.VARIABLE_UNITS), ("parameter", schema.REFERENCE_PARAMETERS)):
+        if {what, "unit"} <= set(columns):
+            expectations.append(
+                {
+                    "type": "expect_column_pair_values_to_be_in_set_vectorized",
+                    "kwargs": {
+                        "column_A": what,
+                        "column_B": "unit",
+                        "value_pairs_set": [list(pair) for pair in units.items()],
+                    },
+                }
+            )
     expectations.append(
         {
             # "never": rows with nulls in some key columns (pool, category) still count as keys.

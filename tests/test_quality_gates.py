@@ -23,6 +23,7 @@ import pytest
 
 from conftest import edited_copy, replace_line
 from ercan import gate_reports, pipeline, snapshots, sources
+from ercan.publish import PRODUCTS
 from ercan.sources import SAMPLE_DATA
 from ercan.storage import Storage
 
@@ -65,17 +66,19 @@ def test_warnings_are_reported_and_everything_publishes(baseline):
     root, outcomes, publication, _ = baseline
     assert all(o.status == "accepted" for o in outcomes)
     assert not publication.withheld
-    assert {m["product"] for m in publication.manifests} == {"observations", "carbon_stocks", "reconciliation", "quality"}
+    assert {m["product"] for m in publication.manifests} == set(PRODUCTS)
     quality = catalog(root)["quality"].read()
     for subject in ("china_nfi9", "observations"):
         guangxi = failed(quality, subject)
         guangxi = guangxi[guangxi.unexpected_examples.str.contains("142965")]
         assert guangxi[["severity", "column_name", "unexpected_count"]].values.tolist() == [["warning", "value", 1]]
-    # A product warning on real data: the restoration facts place M49:419 in M49:019, which no source reports.
-    dangling = failed(quality, "observations").query("column_name == 'parent_code'")
-    assert dangling.severity.tolist() == ["warning"] and "M49:019" in dangling.unexpected_examples.iloc[0]
+    # A product warning on real data: complete aggregates whose members do not add up (e.g. China's provinces
+    # and its national forest area), published in `reconciliation` and flagged in `quality`.
+    off = failed(quality, "reconciliation")
+    assert off[["severity", "column_name"]].values.tolist() == [["warning", "within_tolerance"]]
+    assert off.unexpected_count.iloc[0] > 0
     # Every product has its generated and its own suite in `quality`, each expectation once.
-    for product in ("observations", "carbon_stocks", "reconciliation", "quality"):
+    for product in PRODUCTS:
         rows = quality[quality.subject == product]
         assert set(rows.suite) == {f"{product}.schema", product}
     assert not quality.duplicated(["subject", "suite", "position"]).any()
@@ -140,7 +143,7 @@ def test_summary_names_every_gate_with_failures_and_the_data_docs(baseline, with
     assert docs.endswith("/run3/index.html")
     text = gate_reports.summary_markdown("run3", outcomes, publication, docs)
     rows = {line.split(" | ")[0].strip("| "): line for line in text.splitlines() if line.startswith("| ")}
-    assert set(sources.registry()) | {"observations", "carbon_stocks", "reconciliation", "quality"} <= set(rows)
+    assert set(sources.registry()) | set(PRODUCTS) <= set(rows)
     assert "**withheld**" in rows["carbon_stocks"] and f"{negative}" in rows["carbon_stocks"]
     assert "critical: carbon_stocks#0 expect_column_values_to_be_between on value" in rows["carbon_stocks"]
     assert "| accepted | 0 | 1 |" in rows["china_nfi9"] and "142965" in rows["china_nfi9"]
