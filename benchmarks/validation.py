@@ -32,7 +32,7 @@ from ercan.validation import SCHEMA_SUITE, load_suite, validate
 
 def sample_observations() -> pd.DataFrame:
     frames = []
-    for source_id, harmonizer in registry().items():
+    for harmonizer in (h for h in registry().values() if h.source.product == "observations"):
         files = {}
         for role, relative in harmonizer.source.inputs.items():
             path = SAMPLE_DATA / relative
