@@ -69,9 +69,6 @@ def build_data_docs(storage: Storage, run_id: str, results: dict[str, list[dict]
         ValidationResultIdentifier,
     )
 
-    from ercan.validation import register_expectations
-
-    register_expectations()
     with tempfile.TemporaryDirectory() as tmp:
         context = gx.get_context(mode="file", project_root_dir=tmp)
         for subject, entries in results.items():

@@ -90,7 +90,7 @@ def registry_suite(name: str, columns, key, generated_from: str) -> dict:
         if {what, "unit"} <= set(columns):
             expectations.append(
                 {
-                    "type": "expect_column_pair_values_to_be_in_set_vectorized",
+                    "type": "expect_column_pair_values_to_be_in_set",
                     "kwargs": {
                         "column_A": what,
                         "column_B": "unit",
@@ -176,39 +176,10 @@ class Report:
 
 
 @cache
-def register_expectations() -> None:
-    """Make ercan's own GX expectation known to GX (before a suite using it is read or rendered).
-
-    `expect_column_pair_values_to_be_in_set_vectorized` is GX's `expect_column_pair_values_to_be_in_set`
-    (same arguments, results and Data Docs) with a vectorized pandas metric: GX 1.24's own loops over
-    the rows with `iterrows`, ~4 s per 18,000 rows, minutes per million (benchmarks/validation.py)."""
-    import great_expectations.expectations as gxe  # ~3 s to import: only when a gate or Data Docs run
-    from great_expectations.execution_engine import PandasExecutionEngine
-    from great_expectations.expectations.metrics.map_metric_provider import (
-        ColumnPairMapMetricProvider,
-        column_pair_condition_partial,
-    )
-
-    class ColumnPairValuesInSetVectorized(ColumnPairMapMetricProvider):
-        condition_metric_name = "column_pair_values.in_set_vectorized"
-        condition_value_keys = ("value_pairs_set",)
-        condition_domain_keys = ("batch_id", "table", "column_A", "column_B", "ignore_row_if")
-
-        @column_pair_condition_partial(engine=PandasExecutionEngine)
-        def _pandas(cls, column_A, column_B, **kwargs):
-            allowed = pd.MultiIndex.from_tuples([tuple(pair) for pair in kwargs["value_pairs_set"]])
-            return pd.Series(pd.MultiIndex.from_arrays([column_A, column_B]).isin(allowed), index=column_A.index)
-
-    class ExpectColumnPairValuesToBeInSetVectorized(gxe.ExpectColumnPairValuesToBeInSet):
-        map_metric = "column_pair_values.in_set_vectorized"
-
-
-@cache
 def _context():
-    import great_expectations as gx
+    import great_expectations as gx  # ~3 s to import: only when a gate actually runs
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
-    register_expectations()
     context = gx.get_context(mode="ephemeral")
     context.variables.progress_bars = ProgressBarsConfig(globally=False)
     return context
@@ -226,32 +197,70 @@ def validate(df: pd.DataFrame, suites: list[dict], name: str, parameters: dict |
         return _validate(df, suites, name, parameters)
 
 
-def _validate(df: pd.DataFrame, suites: list[dict], name: str, parameters: dict | None) -> Report:
-    import great_expectations as gx
+# GX's pandas engine checks a column pair row by row in Python (DataFrame.iterrows: about two
+# minutes per million rows). The outcome depends only on which pairs occur, so GX is given each
+# distinct pair once and the counts are taken back to rows (_PairRows).
+_DISTINCT_PAIRS = {"expect_column_pair_values_to_be_in_set"}
 
+
+@dataclass
+class _PairRows:
+    """The distinct (A, B) pairs of the validated rows: how many rows and the first row of each."""
+
+    frame: pd.DataFrame
+    rows: pd.Series
+    first: pd.Series
+
+    @classmethod
+    def of(cls, df: pd.DataFrame, column_a: str, column_b: str) -> "_PairRows":
+        positions = pd.DataFrame({"A": df[column_a], "B": df[column_b], "at": range(len(df))})
+        grouped = positions.groupby(["A", "B"], dropna=False, sort=False)["at"].agg(["size", "min"]).reset_index()
+        frame = grouped[["A", "B"]].rename(columns={"A": column_a, "B": column_b})
+        return cls(frame, grouped["size"], grouped["min"])
+
+
+def _validate(df: pd.DataFrame, suites: list[dict], name: str, parameters: dict | None) -> Report:
     context = _context()
     source = context.data_sources.add_or_update_pandas(f"rows_{name}")
     asset = source.add_dataframe_asset(name)
     batch = asset.add_batch_definition_whole_dataframe(name)
-    # All suites of one subject run as one GX suite: GX fingerprints the whole DataFrame once per run
-    # (~0.8 s per million rows). Each expectation keeps its suite file and position (its identity in
-    # `quality`) in its meta; GX returns results unordered.
+    # Every suite of one subject runs in one GX validation (GX fingerprints the whole DataFrame once
+    # per run, ~0.8 s per million rows); each pair check runs apart, on the distinct pairs. Every
+    # expectation keeps its suite file and position, its identity in `quality`, in its meta.
     expectations = [
         {**e, "meta": {**e.get("meta", {}), "suite": suite["name"], "position": position}}
         for suite in suites
         for position, e in enumerate(suite["expectations"])
     ]
-    suite = context.suites.add_or_update(gx.ExpectationSuite(name=name, expectations=expectations))
-    definition = context.validation_definitions.add_or_update(gx.ValidationDefinition(name=name, data=batch, suite=suite))
+    on_pairs = [e for e in expectations if e["type"] in _DISTINCT_PAIRS and "row_condition" not in e["kwargs"]]
     # The same values as categoricals: GX filters the whole frame for every row condition, and taking
     # rows of pandas' Arrow-backed strings costs ~40 % more CPU than of category codes (benchmarks/validation.py).
     strings = {c: "category" for c in df.columns if pd.api.types.is_string_dtype(df[c])}
+    runs = [_run(context, batch, name, [e for e in expectations if e not in on_pairs], df.astype(strings), parameters)]
+    for i, expectation in enumerate(on_pairs):
+        pairs = _PairRows.of(df, expectation["kwargs"]["column_A"], expectation["kwargs"]["column_B"])
+        runs.append(_run(context, batch, f"{name}.pairs{i}", [expectation], pairs.frame, parameters, pairs))
+    outcomes = sorted((o for run_outcomes, _ in runs for o in run_outcomes),
+                      key=lambda o: ([s["name"] for s in suites].index(o.suite), o.position))
+    return Report(outcomes, [gx_result for _, gx_result in runs if gx_result])
+
+
+def _run(context, batch, name: str, expectations: list[dict], df: pd.DataFrame, parameters: dict | None,
+         pairs: _PairRows | None = None) -> tuple[list[Outcome], dict | None]:
+    """Run these expectations on `df` with GX: the outcomes, and the suite and result as JSON. With
+    `pairs`, df is the distinct pairs, and counts and row numbers are taken back to the validated rows."""
+    import great_expectations as gx
+
+    if not expectations:
+        return [], None
+    suite = context.suites.add_or_update(gx.ExpectationSuite(name=name, expectations=expectations))
+    definition = context.validation_definitions.add_or_update(gx.ValidationDefinition(name=name, data=batch, suite=suite))
     result = definition.run(
-        batch_parameters={"dataframe": df.astype(strings)},
+        batch_parameters={"dataframe": df},
         expectation_parameters=parameters,
-        # SUMMARY: counts, the first examples and their row indexes. COMPLETE lists every unexpected
-        # row and costs several times more on large tables (benchmarks/validation.py).
-        result_format={"result_format": "SUMMARY", "partial_unexpected_count": _EXAMPLES},
+        # SUMMARY: counts, the first examples and their row indexes; COMPLETE lists every unexpected row
+        # and costs several times more on large tables, but the few distinct pairs need it to count rows.
+        result_format={"result_format": "COMPLETE" if pairs else "SUMMARY", "partial_unexpected_count": _EXAMPLES},
     )
     outcomes = []
     for r in result.results:
@@ -262,6 +271,14 @@ def _validate(df: pd.DataFrame, suites: list[dict], name: str, parameters: dict 
         unexpected = r.result.get("partial_unexpected_list") or []
         if raised:
             unexpected = [r.exception_info.get("exception_message")]
+        element_count = int(r.result.get("element_count") or len(df))
+        unexpected_count = int(r.result.get("unexpected_count") or (0 if r.success else len(df)))
+        unexpected_rows = [int(i) for i in (r.result.get("partial_unexpected_index_list") or [])]
+        if pairs is not None:
+            unexpected_pairs = [int(i) for i in (r.result.get("unexpected_index_list") or [])]
+            element_count = int(pairs.rows.sum())
+            unexpected_count = element_count if raised else int(pairs.rows.iloc[unexpected_pairs].sum())
+            unexpected_rows = [] if raised else sorted(int(pairs.first.iloc[i]) for i in unexpected_pairs)
         outcomes.append(
             Outcome(
                 suite=config.meta["suite"],
@@ -270,14 +287,17 @@ def _validate(df: pd.DataFrame, suites: list[dict], name: str, parameters: dict 
                 column=",".join(columns) or None,
                 severity=str(getattr(config.severity, "value", config.severity)),
                 success=bool(r.success),
-                element_count=int(r.result.get("element_count") or len(df)),
-                unexpected_count=int(r.result.get("unexpected_count") or (0 if r.success else len(df))),
+                element_count=element_count,
+                unexpected_count=unexpected_count,
                 unexpected_examples=[_plain(x) for x in unexpected[:_EXAMPLES]],
-                unexpected_rows=[int(i) + 1 for i in (r.result.get("partial_unexpected_index_list") or [])],
+                unexpected_rows=[i + 1 for i in unexpected_rows[:_EXAMPLES]],
             )
         )
-    outcomes.sort(key=lambda o: ([s["name"] for s in suites].index(o.suite), o.position))
-    return Report(outcomes, [{"suite": suite.to_json_dict(), "result": result.to_json_dict()}])
+    for r in result.results:  # stored for the Data Docs, which need no more than the examples
+        r.result.pop("unexpected_list", None)
+        r.result.pop("unexpected_index_list", None)
+        r.result.pop("unexpected_index_query", None)
+    return outcomes, {"suite": suite.to_json_dict(), "result": result.to_json_dict()}
 
 
 def _plain(value):
