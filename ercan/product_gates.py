@@ -25,7 +25,6 @@ from ercan.accounting.hierarchy import Hierarchy
 from ercan.publish import PRODUCTS, content_sha256, to_table
 from ercan.storage import Storage
 from ercan.validation import PRODUCT_SUITES, load_suite, product_schema_path, validate
-_LINKS = ["area_code", "area_level", "parent_code"]
 
 
 @dataclass
@@ -41,26 +40,24 @@ class ProductGate:
         return self.status == "withheld"
 
 
-def suite_parameters(frames: dict[str, pd.DataFrame], today: datetime | None = None) -> dict:
+def suite_parameters(frames: dict[str, pd.DataFrame]) -> dict:
     """Values of the `{"$PARAMETER": ...}` arguments in the product suites, from this run's data."""
-    observations = frames.get("observations")
-    hierarchy = Hierarchy(observations if observations is not None else pd.DataFrame(columns=_LINKS))
     return {
         # Every area the accounting's hierarchy knows: the observations' areas, the UN M49 regions
         # above their countries, and WORLD, its root.
-        "known_area_codes": sorted(hierarchy.level),
-        "current_year": (today or datetime.now(UTC)).year,
+        "known_area_codes": sorted(Hierarchy(frames["observations"]).level),
+        "current_year": datetime.now(UTC).year,
     }
 
 
-def gate_products(storage: Storage, frames: dict[str, pd.DataFrame], *, today: datetime | None = None
+def gate_products(storage: Storage, frames: dict[str, pd.DataFrame]
                   ) -> tuple[dict[str, pd.DataFrame], dict[str, ProductGate], pd.DataFrame | None]:
     """Validate every product. Returns the frames to publish (withheld products left out), each
     product's gate, and every result of the run: the `quality` rows.
 
     `quality` is checked last, once the other products' results are in it; its own results are added
     after its check."""
-    parameters = suite_parameters(frames, today)
+    parameters = suite_parameters(frames)
     gates, results = {}, []
     for product in PRODUCTS:
         frame = frames.get(product)
@@ -68,13 +65,12 @@ def gate_products(storage: Storage, frames: dict[str, pd.DataFrame], *, today: d
             continue
         gates[product], rows = _gate(storage, product, frame, parameters)
         results.append(rows)
-    quality = None
     if "quality" in frames:
         checked = pd.concat([frames["quality"], *results], ignore_index=True)
         gates["quality"], rows = _gate(storage, "quality", checked, parameters)
-        quality = pd.concat([checked, rows], ignore_index=True)
-    publishable = {**frames, "quality": quality} if quality is not None else dict(frames)
-    return {p: f for p, f in publishable.items() if p not in gates or not gates[p].withheld}, gates, quality
+        frames = {**frames, "quality": pd.concat([checked, rows], ignore_index=True)}
+    publishable = {p: f for p, f in frames.items() if p not in gates or not gates[p].withheld}
+    return publishable, gates, frames.get("quality")
 
 
 def _gate(storage: Storage, product: str, frame: pd.DataFrame, parameters: dict) -> tuple[ProductGate, pd.DataFrame]:

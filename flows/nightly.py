@@ -18,6 +18,7 @@ from ercan.errors import ConfigError
 from ercan.storage import Storage, resolve_root
 from ercan.tasks.account import account, cache_storage
 from ercan.tasks.gate import gate
+from ercan.tasks.gate_report import gate_report
 from ercan.tasks.ingest import ingest
 from ercan.tasks.publish import publish
 
