@@ -1,4 +1,5 @@
-"""The `ercan` command line. Exit status: 0 all published, 1 a source was quarantined, 2 usage/config error."""
+"""The `ercan` command line. Exit status: 0 all published, 1 a source was quarantined or a product withheld,
+2 usage/config error."""
 
 from __future__ import annotations
 
@@ -88,7 +89,8 @@ def rerun(
 
 
 def _run_flow(sources: list[str] | None, storage: str | None, force: bool, from_stage: str, dask: str | None) -> None:
-    """Run the pipeline flow in this process and print what happened; exit 1 if a source is not accepted."""
+    """Run the pipeline flow in this process and print what happened; exit 1 if a source is not accepted
+    or a product withheld."""
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     # Prefect's 20 s for its temporary server to start is too short on a busy 2-core machine.
     os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
@@ -121,8 +123,16 @@ def _run_flow(sources: list[str] | None, storage: str | None, force: bool, from_
             console.print(f"published {item['product']} {item['version']} ({item['rows']} rows)")
     else:
         console.print("no product changed: nothing new published")
+    for product, reason in summary["withheld"].items():
+        errors.print(f"[bold red]withheld[/] {product}: {reason}")
+    if summary["data_docs"]:
+        console.print(f"quality report (GX Data Docs): {summary['data_docs']}")
     if not_accepted:
         errors.print("[bold red]some sources were not accepted[/]; the rest were published. See `ercan sources`.")
+    if summary["withheld"]:
+        errors.print("[bold red]some products failed their quality gate[/] and were not published; their previous "
+                     "versions stay served. See the `quality` product and docs/quality.md.")
+    if not_accepted or summary["withheld"]:
         raise typer.Exit(1)
 
 

@@ -9,7 +9,8 @@ A failed `critical` expectation withholds the product: it is not published this 
 previous version stays what the catalog serves; the other products publish, and the run exits 1.
 Every product's results become rows of `quality` (subject = the product). A result is stored under
 `staging/products/<product>/` by a key of the product's content, its suites and their parameters
-and reused while they are unchanged, so a night without new data does not even import GX.
+and reused while they are unchanged, so a night without new data does not even import GX. Each
+product's last gate is kept in `state/product_gates/<product>.json` (what the run's summary reports).
 """
 
 from __future__ import annotations
@@ -51,9 +52,9 @@ def suite_parameters(frames: dict[str, pd.DataFrame]) -> dict:
 
 
 def gate_products(storage: Storage, frames: dict[str, pd.DataFrame]
-                  ) -> tuple[dict[str, pd.DataFrame], dict[str, ProductGate], pd.DataFrame | None]:
-    """Validate every product. Returns the frames to publish (withheld products left out), each
-    product's gate, and every result of the run: the `quality` rows.
+                  ) -> tuple[dict[str, pd.DataFrame], dict[str, ProductGate]]:
+    """Validate every product. Returns the frames to publish (withheld products left out, `quality`
+    with every product's results) and each product's gate.
 
     `quality` is checked last, once the other products' results are in it; its own results are added
     after its check."""
@@ -69,8 +70,20 @@ def gate_products(storage: Storage, frames: dict[str, pd.DataFrame]
         checked = pd.concat([frames["quality"], *results], ignore_index=True)
         gates["quality"], rows = _gate(storage, "quality", checked, parameters)
         frames = {**frames, "quality": pd.concat([checked, rows], ignore_index=True)}
-    publishable = {p: f for p, f in frames.items() if p not in gates or not gates[p].withheld}
-    return publishable, gates, frames.get("quality")
+    for product, gate in gates.items():
+        storage.write_json(vars(gate), "state", "product_gates", f"{product}.json")
+    return {p: f for p, f in frames.items() if p not in gates or not gates[p].withheld}, gates
+
+
+def last_gates(storage: Storage) -> dict[str, ProductGate]:
+    """Each product's last gate (a run that publishes nothing new keeps the previous ones)."""
+    states = (storage.read_json("state", "product_gates", f"{product}.json") for product in PRODUCTS)
+    return {state["product"]: ProductGate(**state) for state in states if state}
+
+
+def withheld(storage: Storage) -> dict[str, str]:
+    """The products whose last gate withheld them, with the reason."""
+    return {product: gate.reason for product, gate in last_gates(storage).items() if gate.withheld}
 
 
 def _gate(storage: Storage, product: str, frame: pd.DataFrame, parameters: dict) -> tuple[ProductGate, pd.DataFrame]:

@@ -6,24 +6,27 @@ from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 
 from ercan import gate_reports
-from ercan.pipeline import GateOutcome, Publication
+from ercan.pipeline import GateOutcome
+from ercan.product_gates import last_gates
 from ercan.storage import Storage
 
 ARTIFACT_KEY = "ercan-quality-gates"
 
 
 @task(name="gate-report", cache_policy=NO_CACHE)
-def gate_report(storage_url: str, sources: list[GateOutcome], publication: Publication) -> str | None:
-    """The link to the run's Data Docs (None if none could be built)."""
-    run_id = gate_reports.new_run_id()
+def gate_report(storage_url: str, sources: list[GateOutcome], manifests: list[dict]) -> str | None:
+    """The link to the Data Docs (None if none could be built)."""
+    storage, run_id = Storage(storage_url), gate_reports.new_run_id()
     try:
-        docs = gate_reports.data_docs(Storage(storage_url), run_id, sources, publication.products)
+        docs = gate_reports.data_docs(storage, run_id)
     except Exception as e:  # noqa: BLE001 - the products are published: a failed report must not fail the run
         get_run_logger().error("Data Docs for run %s were not built: %s: %s", run_id, type(e).__name__, e)
         docs = None
+    markdown = gate_reports.summary_markdown(run_id, sources, last_gates(storage), manifests,
+                                             gate_reports.current_quality(storage), docs)
     create_markdown_artifact(
         key=ARTIFACT_KEY,
-        markdown=gate_reports.summary_markdown(run_id, sources, publication, docs),
+        markdown=markdown,
         description=f"ercan quality gates of run {run_id}: every source and product, failed expectations, Data Docs",
     )
     return docs

@@ -22,7 +22,7 @@ import pandas as pd
 import pytest
 
 from conftest import edited_copy, replace_line
-from ercan import gate_reports, pipeline, snapshots, sources
+from ercan import gate_reports, pipeline, product_gates, snapshots, sources
 from ercan.publish import PRODUCTS
 from ercan.sources import SAMPLE_DATA
 from ercan.storage import Storage
@@ -49,9 +49,8 @@ def baseline(tmp_path_factory):
     for harmonizer in sources.registry().values():
         pipeline.ingest_landing(storage, harmonizer)
         outcomes.append(pipeline.gate(storage, harmonizer))
-    publication = pipeline.publish_products(storage, pipeline.account(storage))
-    docs = gate_reports.data_docs(storage, "run1", outcomes, publication.products)
-    return root, outcomes, publication, docs
+    manifests = pipeline.publish_products(storage, pipeline.account(storage))
+    return root, outcomes, manifests, gate_reports.data_docs(storage, "run1")
 
 
 def copy_of(baseline, tmp_path) -> Path:
@@ -63,10 +62,10 @@ def copy_of(baseline, tmp_path) -> Path:
 def test_warnings_are_reported_and_everything_publishes(baseline):
     """广西's forest cover of 142965 % (a copy of its forest area) is a warning at china_nfi9's gate and at the
     observations product's: kept as reported, flagged in `quality`, nothing quarantined or withheld."""
-    root, outcomes, publication, _ = baseline
+    root, outcomes, manifests, _ = baseline
     assert all(o.status == "accepted" for o in outcomes)
-    assert not publication.withheld
-    assert {m["product"] for m in publication.manifests} == set(PRODUCTS)
+    assert not product_gates.withheld(Storage(str(root)))
+    assert {m["product"] for m in manifests} == set(PRODUCTS)
     quality = catalog(root)["quality"].read()
     for subject in ("china_nfi9", "observations"):
         guangxi = failed(quality, subject)
@@ -84,8 +83,8 @@ def test_warnings_are_reported_and_everything_publishes(baseline):
     assert not quality.duplicated(["subject", "suite", "position"]).any()
 
 
-def test_data_docs_are_built_into_the_store_and_not_rebuilt_when_no_gate_ran(baseline, tmp_path):
-    root, outcomes, publication, docs = baseline
+def test_data_docs_are_built_into_the_store_and_not_rebuilt_when_no_result_changed(baseline, tmp_path):
+    root, outcomes, manifests, docs = baseline
     index = root / "reports" / "data_docs" / "run1" / "index.html"
     assert docs == index.as_uri() and index.exists()
     pages = list((root / "reports" / "data_docs" / "run1" / "validations" / "china_nfi9").rglob("*.html"))
@@ -93,10 +92,9 @@ def test_data_docs_are_built_into_the_store_and_not_rebuilt_when_no_gate_ran(bas
 
     storage = Storage(str(copy_of(baseline, tmp_path)))
     again = [pipeline.gate(storage, h) for h in sources.registry().values()]
-    republished = pipeline.publish_products(storage, pipeline.account(storage))
-    assert all(o.cached for o in again) and all(g.cached for g in republished.products.values())
-    assert not republished.manifests
-    latest = gate_reports.data_docs(storage, "run2", again, republished.products)
+    assert all(o.cached for o in again) and not pipeline.publish_products(storage, pipeline.account(storage))
+    assert all(g.cached for g in product_gates.last_gates(storage).values())
+    latest = gate_reports.data_docs(storage, "run2")
     assert latest.endswith("/run1/index.html")
     assert storage.listdir("reports", "data_docs") == ["run1"]
 
@@ -114,22 +112,23 @@ def withheld(baseline, tmp_path_factory):
                        & (stocks.year == 2020)]
     stocks.loc[bad, "value"] = -stocks.loc[bad, "value"]
     frames["reconciliation"] = pd.concat([frames["reconciliation"], frames["reconciliation"].iloc[[0]]], ignore_index=True)
-    publication = pipeline.publish_products(storage, frames)
-    return root, publication, float(stocks.loc[bad, "value"].iloc[0])
+    manifests = pipeline.publish_products(storage, frames)
+    return root, manifests, float(stocks.loc[bad, "value"].iloc[0])
 
 
 def test_a_product_failing_a_critical_expectation_is_withheld_and_its_previous_version_served(baseline, withheld):
-    root, publication, negative = withheld
-    assert sorted(g.product for g in publication.withheld) == ["carbon_stocks", "reconciliation"]
-    stocks = publication.products["carbon_stocks"].reason
-    assert "expect_column_values_to_be_between on column 'value'" in stocks and repr(negative) in stocks
-    assert "not published" in stocks and "previous version" in stocks
-    assert "reconciliation.schema: expect_compound_columns_to_be_unique" in publication.products["reconciliation"].reason
+    root, manifests, negative = withheld
+    reasons = product_gates.withheld(Storage(str(root)))
+    assert sorted(reasons) == ["carbon_stocks", "reconciliation"]
+    assert "expect_column_values_to_be_between on column 'value'" in reasons["carbon_stocks"]
+    assert repr(negative) in reasons["carbon_stocks"]
+    assert "not published" in reasons["carbon_stocks"] and "previous version" in reasons["carbon_stocks"]
+    assert "reconciliation.schema: expect_compound_columns_to_be_unique" in reasons["reconciliation"]
     cat, served_before = catalog(root), catalog(baseline[0])
     for product in ("carbon_stocks", "reconciliation", "observations"):
         assert cat[product].metadata["version"] == served_before[product].metadata["version"]
     # quality publishes, with the failures that withheld the two products.
-    assert [m["product"] for m in publication.manifests] == ["quality"]
+    assert [m["product"] for m in manifests] == ["quality"]
     quality = cat["quality"].read()
     critical = failed(quality, "carbon_stocks").query("severity == 'critical'")
     assert critical[["suite", "column_name"]].values.tolist() == [["carbon_stocks", "value"]]
@@ -137,11 +136,12 @@ def test_a_product_failing_a_critical_expectation_is_withheld_and_its_previous_v
 
 
 def test_summary_names_every_gate_with_failures_and_the_data_docs(baseline, withheld):
-    root, publication, negative = withheld
-    outcomes = baseline[1]
-    docs = gate_reports.data_docs(Storage(str(root)), "run3", outcomes, publication.products)
+    root, manifests, negative = withheld
+    storage, outcomes = Storage(str(root)), baseline[1]
+    docs = gate_reports.data_docs(storage, "run3")
     assert docs.endswith("/run3/index.html")
-    text = gate_reports.summary_markdown("run3", outcomes, publication, docs)
+    text = gate_reports.summary_markdown("run3", outcomes, product_gates.last_gates(storage), manifests,
+                                         gate_reports.current_quality(storage), docs)
     rows = {line.split(" | ")[0].strip("| "): line for line in text.splitlines() if line.startswith("| ")}
     assert set(sources.registry()) | set(PRODUCTS) <= set(rows)
     assert "**withheld**" in rows["carbon_stocks"] and f"{negative}" in rows["carbon_stocks"]
