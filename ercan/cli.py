@@ -1,4 +1,5 @@
-"""The `ercan` command line. Exit status: 0 all published, 1 a source was quarantined, 2 usage/config error."""
+"""The `ercan` command line. Exit status: 0 all published, 1 a source was quarantined or a product withheld,
+2 usage/config error."""
 
 from __future__ import annotations
 
@@ -88,7 +89,8 @@ def rerun(
 
 
 def _run_flow(sources: list[str] | None, storage: str | None, force: bool, from_stage: str, dask: str | None) -> None:
-    """Run the pipeline flow in this process and print what happened; exit 1 if a source is not accepted."""
+    """Run the pipeline flow in this process and print what happened; exit 1 if a source is not accepted
+    or a product withheld."""
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     # Prefect's 20 s for its temporary server to start is too short on a busy 2-core machine.
     os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
@@ -121,8 +123,16 @@ def _run_flow(sources: list[str] | None, storage: str | None, force: bool, from_
             console.print(f"published {item['product']} {item['version']} ({item['rows']} rows)")
     else:
         console.print("no product changed: nothing new published")
+    for product, reason in summary["withheld"].items():
+        errors.print(f"[bold red]withheld[/] {product}: {reason}")
+    if summary["data_docs"]:
+        console.print(f"quality report (GX Data Docs): {summary['data_docs']}")
     if not_accepted:
         errors.print("[bold red]some sources were not accepted[/]; the rest were published. See `ercan sources`.")
+    if summary["withheld"]:
+        errors.print("[bold red]some products failed their quality gate[/] and were not published; their previous "
+                     "versions stay served. See the `quality` product and docs/quality.md.")
+    if not_accepted or summary["withheld"]:
         raise typer.Exit(1)
 
 
@@ -261,16 +271,19 @@ def versions(
 def generate(
     check: Annotated[bool, typer.Option("--check", help="Only check the files are current (exit 1 if not).")] = False,
 ) -> None:
-    """Regenerate the files derived from the field registry: docs/data_dictionary.md and expectations/schema.json."""
+    """Regenerate the files derived from the field registry: docs/data_dictionary.md, expectations/schema.json
+    and the products' expectations/products/<product>.schema.json."""
     from ercan.schema import render_data_dictionary
     from ercan.sources import PROJECT_ROOT
-    from ercan.validation import SCHEMA_SUITE, render_schema_suite
+    from ercan.validation import generated_suites
 
     stale = []
-    for path, text in ((PROJECT_ROOT / "docs" / "data_dictionary.md", render_data_dictionary()), (SCHEMA_SUITE, render_schema_suite())):
+    generated = {PROJECT_ROOT / "docs" / "data_dictionary.md": render_data_dictionary(), **generated_suites()}
+    for path, text in generated.items():
         if not path.exists() or path.read_text(encoding="utf-8") != text:
             stale.append(path)
             if not check:
+                path.parent.mkdir(parents=True, exist_ok=True)
                 Path(path).write_text(text, encoding="utf-8")
     if check and stale:
         errors.print("stale: " + ", ".join(str(p) for p in stale) + " (run `ercan generate`)")

@@ -26,6 +26,7 @@ from ercan.catalog.build import build_catalog
 from ercan import snapshots, state
 from ercan.accounting.products import Options, build
 from ercan.errors import SourceError
+from ercan.product_gates import gate_products
 from ercan.publish import PRODUCTS, crash_point, publish, remove_incomplete, to_table
 from ercan.sources import EXPECTATIONS, SAMPLE_DATA, Harmonizer, registry
 from ercan.storage import Storage, is_transient
@@ -130,8 +131,7 @@ def gate(storage: Storage, harmonizer: Harmonizer, *, force: bool = False, from_
     # The generated schema suite is the common schema's; reference factors have their own table.
     schema_suites = [load_suite(SCHEMA_SUITE)] if harmonizer.source.product == "observations" else []
     report = validate(table.to_pandas(), [*schema_suites, load_suite(harmonizer.suite_path)], source_id)
-    quality = pa.Table.from_pandas(report.to_frame().assign(subject=source_id), preserve_index=False)
-    storage.write_parquet(quality, "staging", source_id, f"{key}.quality.parquet")
+    report.write(storage, source_id, "staging", source_id, key=key)
     if not report.passed:
         reason = f"source {source_id!r} failed its quality gate: {report.reason()}"
         return _quarantine(storage, source_id, key, reason, shas, key)
@@ -214,14 +214,15 @@ def products_key(storage: Storage) -> str:
         inputs[source_id] = {"accepted": (current.get("accepted") or {}).get("key"), "quality": current.get("quality")}
     code = hashlib.sha256()  # the catalog package counts too: the publish stage writes the catalog
     for path in sorted({*Path(__file__).parent.rglob("*.py"), *Path(ercan.catalog.__file__).parent.glob("*.py"),
-                        *EXPECTATIONS.glob("*.json")}):
+                        *EXPECTATIONS.rglob("*.json")}):
         code.update(path.read_bytes())
     return _sha256_of({"inputs": inputs, "options": repr(Options.from_env()), "code": code.hexdigest()})
 
 
 def publish_products(storage: Storage, frames: dict[str, pd.DataFrame], *, inputs_key: str | None = None,
                      force: bool = False) -> list[dict]:
-    """Publish every product whose content changed, then the catalog. Returns the new manifests.
+    """Gate every product, then publish each one that passed and whose content changed, then the
+    catalog. Returns the new manifests.
 
     `inputs_key` (`products_key`) is recorded once all is published; frames from the same key are
     not compared again unless `force` (equal content is never published twice either way)."""
@@ -231,11 +232,12 @@ def publish_products(storage: Storage, frames: dict[str, pd.DataFrame], *, input
     validation = {
         sid: {"status": s.get("status"), "reason": s.get("reason")} for sid, s in statuses.items()
     }
+    passed, gates = gate_products(storage, frames)  # a product failing a critical expectation is left out
     published = []
     with storage.lock("publish"):
         for product in PRODUCTS:
             remove_incomplete(storage, product)
-            frame = frames.get(product)
+            frame = passed.get(product)
             if frame is None or frame.empty:
                 continue
             provenance = _provenance(frame if "source" in frame else frames["observations"])
@@ -244,7 +246,7 @@ def publish_products(storage: Storage, frames: dict[str, pd.DataFrame], *, input
                 published.append(manifest)
         crash_point("before_catalog")
         build_catalog(storage)
-        if inputs_key:
+        if inputs_key and not any(g.withheld for g in gates.values()):  # a withheld product is gated again
             storage.write_json({"inputs_key": inputs_key, "at": _now()}, "state", "products.json")
     return published
 

@@ -2,9 +2,12 @@
 
 Every source's harmonized rows are validated against two suites: `schema.json`, generated from the
 field registry (columns, types, vocabularies, units per variable, the observation key), and the
-source's own `<source>.json` (what is particular to it: codes, ranges, completeness). Each
-expectation carries GX's own `severity`: a failed `critical` one quarantines the source; a failed
-`warning` one is reported in `quality` and the run goes on.
+source's own `<source>.json` (what is particular to it: codes, ranges, completeness). Every product
+is validated the same way before it is published (`ercan/product_gates.py`): the generated
+`products/<product>.schema.json` and, where present, `products/<product>.json`. Each expectation
+carries GX's own `severity`: a failed `critical` one quarantines the source (withholds the
+product); a failed `warning` one is reported in `quality` and the run goes on. docs/quality.md
+says which is which and why.
 """
 
 from __future__ import annotations
@@ -16,23 +19,60 @@ from functools import cache
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
 
 from ercan import schema
+from ercan.publish import PRODUCTS
 from ercan.sources import EXPECTATIONS
+from ercan.storage import Storage
 
 SCHEMA_SUITE = EXPECTATIONS / "schema.json"
+PRODUCT_SUITES = EXPECTATIONS / "products"
 _EXAMPLES = 5
 
 
 def schema_suite() -> dict:
     """The schema expectations, generated from the field registry (written to expectations/schema.json)."""
+    return registry_suite("schema", schema.OBSERVATION_COLUMNS, schema.OBSERVATION_KEY, "ercan/schema.py")
+
+
+def product_schema_suite(product: str) -> dict:
+    """A product's schema expectations, generated from the registry and the product's columns and key in
+    ercan/publish.py (written to expectations/products/<product>.schema.json)."""
+    spec = PRODUCTS[product]
+    return registry_suite(f"{product}.schema", spec.columns, spec.key, "ercan/schema.py, ercan/publish.py")
+
+
+def _fields(columns) -> list[schema.Field]:
+    """The registry's field of each column. A table of reference factors (it has `parameter`) takes the
+    reference fields: their `unit` has the factors' own vocabulary."""
+    reference = "parameter" in columns
+    return [(schema.REFERENCE_FIELDS if reference and c in schema.REFERENCE_FIELDS else schema.ALL_FIELDS)[c]
+            for c in columns]
+
+
+def product_schema_path(product: str) -> Path:
+    return PRODUCT_SUITES / f"{product}.schema.json"
+
+
+def generated_suites() -> dict[Path, str]:
+    """Every suite file generated from the registry, with its text (what `ercan generate` writes)."""
+    return {
+        SCHEMA_SUITE: render_suite(schema_suite()),
+        **{product_schema_path(p): render_suite(product_schema_suite(p)) for p in PRODUCTS},
+    }
+
+
+def registry_suite(name: str, columns, key, generated_from: str) -> dict:
+    """Columns in order, required fields, vocabularies and ranges, units per variable and the unique key
+    of a table with these registry columns: everything the field registry knows, all critical."""
     expectations = [
         {
             "type": "expect_table_columns_to_match_ordered_list",
-            "kwargs": {"column_list": list(schema.OBSERVATION_COLUMNS)},
+            "kwargs": {"column_list": list(columns)},
         }
     ]
-    for f in schema.FIELDS.values():
+    for f in _fields(columns):
         if not f.nullable:
             expectations.append({"type": "expect_column_values_to_not_be_null", "kwargs": {"column": f.name}})
         if f.allowed:
@@ -46,29 +86,33 @@ def schema_suite() -> dict:
                     "kwargs": {"column": f.name, "min_value": f.min_value, "max_value": f.max_value},
                 }
             )
-    expectations += [
-        {
-            "type": "expect_column_pair_values_to_be_in_set",
-            "kwargs": {
-                "column_A": "variable",
-                "column_B": "unit",
-                "value_pairs_set": [list(pair) for pair in schema.VARIABLE_UNITS.items()],
-            },
-        },
+    for what, units in (("variable", schema.VARIABLE_UNITS), ("parameter", schema.REFERENCE_PARAMETERS)):
+        if {what, "unit"} <= set(columns):
+            expectations.append(
+                {
+                    "type": "expect_column_pair_values_to_be_in_set",
+                    "kwargs": {
+                        "column_A": what,
+                        "column_B": "unit",
+                        "value_pairs_set": [list(pair) for pair in units.items()],
+                    },
+                }
+            )
+    expectations.append(
         {
             # "never": rows with nulls in some key columns (pool, category) still count as keys.
             "type": "expect_compound_columns_to_be_unique",
-            "kwargs": {"column_list": list(schema.OBSERVATION_KEY), "ignore_row_if": "never"},
-        },
-    ]
+            "kwargs": {"column_list": list(key), "ignore_row_if": "never"},
+        }
+    )
     for e in expectations:
         e["severity"] = "critical"
-        e["meta"] = {"generated_from": "ercan/schema.py"}
-    return {"name": "schema", "expectations": expectations, "meta": {"generated_from": "ercan/schema.py"}}
+        e["meta"] = {"generated_from": generated_from}
+    return {"name": name, "expectations": expectations, "meta": {"generated_from": generated_from}}
 
 
-def render_schema_suite() -> str:
-    return json.dumps(schema_suite(), indent=2, ensure_ascii=False) + "\n"
+def render_suite(suite: dict) -> str:
+    return json.dumps(suite, indent=2, ensure_ascii=False) + "\n"
 
 
 def load_suite(path: Path) -> dict:
@@ -102,6 +146,8 @@ class Outcome:
 @dataclass
 class Report:
     outcomes: list[Outcome]
+    # The suite as GX ran it and its GX validation result (JSON), from which ercan/gate_reports.py builds Data Docs.
+    gx_results: list[dict] = field(default_factory=list)
 
     @property
     def critical_failures(self) -> list[Outcome]:
@@ -121,6 +167,13 @@ class Report:
         ]
         return pd.DataFrame(rows).drop(columns=["unexpected_rows"]).rename(columns={"column": "column_name"})
 
+    def write(self, storage: Storage, subject: str, *folder: str, key: str) -> None:
+        """Store the report under `folder`: `<key>.quality.parquet` (the subject's rows of `quality`) and
+        `<key>.gx.json` (the GX results, for the Data Docs)."""
+        quality = pa.Table.from_pandas(self.to_frame().assign(subject=subject), preserve_index=False)
+        storage.write_parquet(quality, *folder, f"{key}.quality.parquet")
+        storage.write_json(self.gx_results, *folder, f"{key}.gx.json")
+
 
 @cache
 def _context():
@@ -136,10 +189,12 @@ def _context():
 _GX_LOCK = threading.Lock()
 
 
-def validate(df: pd.DataFrame, suites: list[dict], name: str) -> Report:
-    """Evaluate the suites on `df` with GX and collect every expectation's outcome."""
+def validate(df: pd.DataFrame, suites: list[dict], name: str, parameters: dict | None = None) -> Report:
+    """Evaluate the suites on `df` with GX and collect every expectation's outcome.
+
+    `parameters` are the values of the suites' `{"$PARAMETER": name}` arguments (GX suite parameters)."""
     with _GX_LOCK:
-        return _validate(df, suites, name)
+        return _validate(df, suites, name, parameters)
 
 
 # GX's pandas engine checks a column pair row by row in Python (DataFrame.iterrows: about two
@@ -164,63 +219,72 @@ class _PairRows:
         return cls(frame, grouped["size"], grouped["min"])
 
 
-def _validate(df: pd.DataFrame, suites: list[dict], name: str) -> Report:
+def _validate(df: pd.DataFrame, suites: list[dict], name: str, parameters: dict | None) -> Report:
     context = _context()
     source = context.data_sources.add_or_update_pandas(f"rows_{name}")
     asset = source.add_dataframe_asset(name)
     batch = asset.add_batch_definition_whole_dataframe(name)
-    outcomes = []
-    for suite_dict in suites:
-        on_pairs = [e for e in suite_dict["expectations"] if e["type"] in _DISTINCT_PAIRS and "row_condition" not in e["kwargs"]]
-        by_row = [e for e in suite_dict["expectations"] if e not in on_pairs]
-        outcomes += _run(context, batch, suite_dict, by_row, f"{name}.{suite_dict['name']}", df)
-        for i, expectation in enumerate(on_pairs):
-            pairs = _PairRows.of(df, expectation["kwargs"]["column_A"], expectation["kwargs"]["column_B"])
-            outcomes += _run(context, batch, suite_dict, [expectation], f"{name}.{suite_dict['name']}.pairs{i}",
-                             pairs.frame, pairs)
-    return Report(outcomes)
+    # Every suite of one subject runs in one GX validation (GX fingerprints the whole DataFrame once
+    # per run, ~0.8 s per million rows); each pair check runs apart, on the distinct pairs. Every
+    # expectation keeps its suite file and position, its identity in `quality`, in its meta.
+    expectations = [
+        {**e, "meta": {**e.get("meta", {}), "suite": suite["name"], "position": position}}
+        for suite in suites
+        for position, e in enumerate(suite["expectations"])
+    ]
+    on_pairs = [e for e in expectations if e["type"] in _DISTINCT_PAIRS and "row_condition" not in e["kwargs"]]
+    # The same values as categoricals: GX filters the whole frame for every row condition, and taking
+    # rows of pandas' Arrow-backed strings costs ~40 % more CPU than of category codes (benchmarks/validation.py).
+    strings = {c: "category" for c in df.columns if pd.api.types.is_string_dtype(df[c])}
+    runs = [_run(context, batch, name, [e for e in expectations if e not in on_pairs], df.astype(strings), parameters)]
+    for i, expectation in enumerate(on_pairs):
+        pairs = _PairRows.of(df, expectation["kwargs"]["column_A"], expectation["kwargs"]["column_B"])
+        runs.append(_run(context, batch, f"{name}.pairs{i}", [expectation], pairs.frame, parameters, pairs))
+    outcomes = sorted((o for run_outcomes, _ in runs for o in run_outcomes),
+                      key=lambda o: ([s["name"] for s in suites].index(o.suite), o.position))
+    return Report(outcomes, [gx_result for _, gx_result in runs if gx_result])
 
 
-def _run(context, batch, suite_dict: dict, expectations: list[dict], suite_name: str, df: pd.DataFrame,
-         pairs: _PairRows | None = None) -> list[Outcome]:
-    """Run these expectations of `suite_dict` on `df` with GX; with `pairs`, df is the distinct pairs
-    and counts and row numbers are taken back to the validated rows."""
+def _run(context, batch, name: str, expectations: list[dict], df: pd.DataFrame, parameters: dict | None,
+         pairs: _PairRows | None = None) -> tuple[list[Outcome], dict | None]:
+    """Run these expectations on `df` with GX: the outcomes, and the suite and result as JSON. With
+    `pairs`, df is the distinct pairs, and counts and row numbers are taken back to the validated rows."""
     import great_expectations as gx
 
-    outcomes = []
     if not expectations:
-        return outcomes
-    suite_config = {k: v for k, v in suite_dict.items() if k != "id"}
-    suite = gx.ExpectationSuite(**{**suite_config, "name": suite_name, "expectations": expectations})
-    suite = context.suites.add_or_update(suite)
-    definition = context.validation_definitions.add_or_update(
-        gx.ValidationDefinition(name=suite.name, data=batch, suite=suite)
-    )
+        return [], None
+    suite = context.suites.add_or_update(gx.ExpectationSuite(name=name, expectations=expectations))
+    definition = context.validation_definitions.add_or_update(gx.ValidationDefinition(name=name, data=batch, suite=suite))
     result = definition.run(
         batch_parameters={"dataframe": df},
-        result_format={"result_format": "COMPLETE", "partial_unexpected_count": _EXAMPLES},
+        expectation_parameters=parameters,
+        # SUMMARY: counts, the first examples and their row indexes; COMPLETE lists every unexpected row
+        # and costs several times more on large tables, but the few distinct pairs need it to count rows.
+        result_format={"result_format": "COMPLETE" if pairs else "SUMMARY", "partial_unexpected_count": _EXAMPLES},
     )
+    outcomes = []
     for r in result.results:
         config = r.expectation_config
         kwargs = config.kwargs
-        column = kwargs.get("column") or kwargs.get("column_A") or ",".join(kwargs.get("column_list", [])) or None
+        columns = [kwargs[k] for k in ("column", "column_A", "column_B") if kwargs.get(k)] + kwargs.get("column_list", [])
         raised = r.exception_info.get("raised_exception") if isinstance(r.exception_info, dict) else False
         unexpected = r.result.get("partial_unexpected_list") or []
         if raised:
             unexpected = [r.exception_info.get("exception_message")]
         element_count = int(r.result.get("element_count") or len(df))
         unexpected_count = int(r.result.get("unexpected_count") or (0 if r.success else len(df)))
-        unexpected_rows = [int(i) for i in (r.result.get("unexpected_index_list") or [])]
+        unexpected_rows = [int(i) for i in (r.result.get("partial_unexpected_index_list") or [])]
         if pairs is not None:
+            unexpected_pairs = [int(i) for i in (r.result.get("unexpected_index_list") or [])]
             element_count = int(pairs.rows.sum())
-            unexpected_count = element_count if raised else int(pairs.rows.iloc[unexpected_rows].sum())
-            unexpected_rows = [] if raised else sorted(int(pairs.first.iloc[i]) for i in unexpected_rows)
+            unexpected_count = element_count if raised else int(pairs.rows.iloc[unexpected_pairs].sum())
+            unexpected_rows = [] if raised else sorted(int(pairs.first.iloc[i]) for i in unexpected_pairs)
         outcomes.append(
             Outcome(
-                suite=suite_dict["name"],
-                position=_position(suite_dict, config),
+                suite=config.meta["suite"],
+                position=config.meta["position"],
                 expectation=config.type,
-                column=column,
+                column=",".join(columns) or None,
                 severity=str(getattr(config.severity, "value", config.severity)),
                 success=bool(r.success),
                 element_count=element_count,
@@ -229,17 +293,11 @@ def _run(context, batch, suite_dict: dict, expectations: list[dict], suite_name:
                 unexpected_rows=[i + 1 for i in unexpected_rows[:_EXAMPLES]],
             )
         )
-    return outcomes
-
-
-def _position(suite_dict: dict, config) -> int:
-    """Where this result's expectation stands in the suite file (GX returns results unordered)."""
-    for i, expectation in enumerate(suite_dict["expectations"]):
-        if expectation["type"] == config.type and all(
-            _plain(config.kwargs.get(k)) == _plain(v) for k, v in expectation["kwargs"].items()
-        ):
-            return i
-    return -1
+    for r in result.results:  # stored for the Data Docs, which need no more than the examples
+        r.result.pop("unexpected_list", None)
+        r.result.pop("unexpected_index_list", None)
+        r.result.pop("unexpected_index_query", None)
+    return outcomes, {"suite": suite.to_json_dict(), "result": result.to_json_dict()}
 
 
 def _plain(value):

@@ -12,12 +12,13 @@ from prefect.futures import as_completed
 from prefect.runtime import deployment, flow_run
 from prefect.task_runners import ThreadPoolTaskRunner
 
-from ercan import pipeline
+from ercan import pipeline, product_gates
 from ercan import sources as source_registry
 from ercan.errors import ConfigError
 from ercan.storage import Storage, resolve_root
 from ercan.tasks.account import account, cache_storage
 from ercan.tasks.gate import gate
+from ercan.tasks.gate_report import gate_report
 from ercan.tasks.ingest import ingest
 from ercan.tasks.publish import publish
 
@@ -76,12 +77,18 @@ def nightly(sources: list[str] | None = None, storage: str | None = None, force:
         result_storage=cache_storage(storage_url), refresh_cache=pipeline.refreshes("account", from_stage, force)
     )(storage_url, inputs_key, return_state=True)
     manifests = publish(storage_url, accounted.result(), inputs_key, pipeline.refreshes("publish", from_stage, force))
+    withheld = product_gates.withheld(Storage(storage_url))
+    for product, reason in withheld.items():
+        logger.error("withheld %s: %s", product, reason)
+    docs = gate_report(storage_url, list(outcomes.values()), manifests)
     return {
         "storage": storage_url,
         "from_stage": from_stage,
         "sources": {sid: vars(o) for sid, o in outcomes.items()},
         "account_cached": accounted.name == "Cached",
         "published": [{"product": m["product"], "version": m["version"], "rows": m["row_count"]} for m in manifests],
+        "withheld": withheld,
+        "data_docs": docs,
     }
 
 

@@ -41,6 +41,8 @@ def test_full_run_on_s3_and_the_catalog_loads_from_s3_in_a_fresh_process(s3_env)
     run = subprocess.run([ERCAN, "run"], env=s3_env, capture_output=True, text=True, timeout=600)
     assert run.returncode == 0, run.stdout + run.stderr
     assert "published carbon_stocks" in run.stdout
+    docs = run.stdout.split("quality report (GX Data Docs): ")[1].split()[0]
+    assert docs.startswith("s3://ercan-nightly/programme/reports/data_docs/") and docs.endswith("/index.html")
 
     check = subprocess.run([sys.executable, "-c", """
 import intake, s3fs
@@ -52,12 +54,14 @@ fs = s3fs.S3FileSystem()
 text = fs.cat_file("ercan-nightly/programme/catalog.yaml").decode()
 text += "".join(fs.cat_file(p).decode() for p in fs.glob("ercan-nightly/programme/products/*/*/manifest.json"))
 print("SECRET-FOUND" if ("{KEY}" in text or "{SECRET}" in text) else "clean")
-""".replace("{KEY}", KEY).replace("{SECRET}", SECRET)], env=s3_env, capture_output=True, text=True, timeout=120)
+print("docs" if fs.exists("{DOCS}") and fs.glob("{DOCS}".replace("index.html", "validations/*")) else "no docs")
+""".replace("{KEY}", KEY).replace("{SECRET}", SECRET).replace("{DOCS}", docs)], env=s3_env, capture_output=True, text=True, timeout=120)
     assert check.returncode == 0, check.stderr
     secrets = check.stdout.splitlines()[1]
     assert "['global', 'national', 'regional']" in check.stdout
     assert "4058930810.0" in check.stdout
     assert secrets == "clean"
+    assert check.stdout.splitlines()[2] == "docs"
 
     again = subprocess.run([ERCAN, "run"], env=s3_env, capture_output=True, text=True, timeout=600)
     assert again.returncode == 0 and "nothing new published" in again.stdout

@@ -6,7 +6,8 @@ import pyarrow as pa
 
 from ercan import schema
 from ercan.sources import PROJECT_ROOT
-from ercan.validation import SCHEMA_SUITE, render_schema_suite
+from ercan.publish import PRODUCTS
+from ercan.validation import PRODUCT_SUITES, SCHEMA_SUITE, generated_suites
 
 
 def test_data_dictionary_is_generated_from_the_registry_and_current():
@@ -16,8 +17,16 @@ def test_data_dictionary_is_generated_from_the_registry_and_current():
         assert f"`{field}`" in checked_in
 
 
-def test_schema_suite_is_generated_from_the_registry_and_current():
-    assert SCHEMA_SUITE.read_text(encoding="utf-8") == render_schema_suite(), "run `ercan generate`"
+def test_generated_suites_are_current():
+    """expectations/schema.json and one expectations/products/<product>.schema.json per product, no stale one."""
+    generated = generated_suites()
+    for path, text in generated.items():
+        assert path.exists() and path.read_text(encoding="utf-8") == text, f"{path} is stale: run `ercan generate`"
+    assert sorted(PRODUCT_SUITES.glob("*.schema.json")) == sorted(p for p in generated if p.parent == PRODUCT_SUITES)
+    assert len(generated) == 1 + len(PRODUCTS)
+
+
+def test_schema_suite_is_generated_from_the_registry():
     suite = json.loads(SCHEMA_SUITE.read_text(encoding="utf-8"))
     in_sets = {e["kwargs"]["column"]: e["kwargs"]["value_set"] for e in suite["expectations"]
                if e["type"] == "expect_column_values_to_be_in_set"}

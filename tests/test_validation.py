@@ -51,6 +51,16 @@ def test_wrong_unit_for_a_variable_is_counted_per_row_with_its_rows():
     corrupted.loc[area_rows, "unit"] = "t C"  # a canonical unit, but not the one of `area`
     report = validate(corrupted, suites("fra2020"), "fra2020")
     [pair] = [o for o in report.critical_failures if o.expectation == "expect_column_pair_values_to_be_in_set"]
+    assert pair.column == "variable,unit"
     assert (pair.element_count, pair.unexpected_count) == (len(rows), 2)
     assert pair.unexpected_rows == [area_rows[0] + 1]  # the first row of the one unexpected pair
     assert pair.unexpected_examples == [["area", "t C"]]
+
+
+def test_each_expectation_is_one_row_of_quality_at_its_position():
+    """China's suite has two `value` range checks whose arguments overlap: each keeps its own position."""
+    report = validate(harmonize_sample("china_nfi9"), suites("china_nfi9"), "china_nfi9")
+    for suite in suites("china_nfi9"):
+        positions = sorted(o.position for o in report.outcomes if o.suite == suite["name"])
+        assert positions == list(range(len(suite["expectations"])))
+    assert [o.position for o in report.outcomes if not o.success] == [7]  # 广西's 142965 %, a warning

@@ -1,0 +1,118 @@
+"""Product gates: every product is validated with Great Expectations before it is published.
+
+Suites, in `expectations/products/`: `<product>.schema.json`, generated from the field registry and
+the product's columns and key in ercan/publish.py (`ercan generate`), and `<product>.json` where
+there is one: what is particular to the product (signs, plausible ranges, parent codes, coverage).
+A product without its own file still gets the generated checks; adding checks is adding the file.
+
+A failed `critical` expectation withholds the product: it is not published this run, so its
+previous version stays what the catalog serves; the other products publish, and the run exits 1.
+Every product's results become rows of `quality` (subject = the product). A result is stored under
+`staging/products/<product>/` by a key of the product's content, its suites and their parameters
+and reused while they are unchanged, so a night without new data does not even import GX. Each
+product's last gate is kept in `state/product_gates/<product>.json` (what the run's summary reports).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import pandas as pd
+
+from ercan.accounting.hierarchy import Hierarchy
+from ercan.publish import PRODUCTS, content_sha256, to_table
+from ercan.storage import Storage
+from ercan.validation import PRODUCT_SUITES, load_suite, product_schema_path, validate
+
+
+@dataclass
+class ProductGate:
+    product: str
+    status: str  # passed | withheld
+    reason: str | None = None
+    key: str | None = None  # where its results are stored (staging/products/<product>/<key>.*)
+    cached: bool = False
+
+    @property
+    def withheld(self) -> bool:
+        return self.status == "withheld"
+
+
+def suite_parameters(frames: dict[str, pd.DataFrame]) -> dict:
+    """Values of the `{"$PARAMETER": ...}` arguments in the product suites, from this run's data."""
+    return {
+        # Every area the accounting's hierarchy knows: the observations' areas, the UN M49 regions
+        # above their countries, and WORLD, its root.
+        "known_area_codes": sorted(Hierarchy(frames["observations"]).level),
+        "current_year": datetime.now(UTC).year,
+    }
+
+
+def gate_products(storage: Storage, frames: dict[str, pd.DataFrame]
+                  ) -> tuple[dict[str, pd.DataFrame], dict[str, ProductGate]]:
+    """Validate every product. Returns the frames to publish (withheld products left out, `quality`
+    with every product's results) and each product's gate.
+
+    `quality` is checked last, once the other products' results are in it; its own results are added
+    after its check."""
+    parameters = suite_parameters(frames)
+    gates, results = {}, []
+    for product in PRODUCTS:
+        frame = frames.get(product)
+        if product == "quality" or frame is None or frame.empty:
+            continue
+        gates[product], rows = _gate(storage, product, frame, parameters)
+        results.append(rows)
+    if "quality" in frames:
+        checked = pd.concat([frames["quality"], *results], ignore_index=True)
+        gates["quality"], rows = _gate(storage, "quality", checked, parameters)
+        frames = {**frames, "quality": pd.concat([checked, rows], ignore_index=True)}
+    for product, gate in gates.items():
+        storage.write_json(vars(gate), "state", "product_gates", f"{product}.json")
+    return {p: f for p, f in frames.items() if p not in gates or not gates[p].withheld}, gates
+
+
+def last_gates(storage: Storage) -> dict[str, ProductGate]:
+    """Each product's last gate (a run that publishes nothing new keeps the previous ones)."""
+    states = (storage.read_json("state", "product_gates", f"{product}.json") for product in PRODUCTS)
+    return {state["product"]: ProductGate(**state) for state in states if state}
+
+
+def withheld(storage: Storage) -> dict[str, str]:
+    """The products whose last gate withheld them, with the reason."""
+    return {product: gate.reason for product, gate in last_gates(storage).items() if gate.withheld}
+
+
+def _gate(storage: Storage, product: str, frame: pd.DataFrame, parameters: dict) -> tuple[ProductGate, pd.DataFrame]:
+    paths = [product_schema_path(product), PRODUCT_SUITES / f"{product}.json"]
+    if not paths[0].exists():
+        reason = (f"product {product!r} has no schema suite: {paths[0].relative_to(PRODUCT_SUITES.parent.parent)} "
+                  "is missing; run `ercan generate`")
+        row = {"subject": product, "suite": f"{product}.schema", "expectation": "suite_file_exists",
+               "column_name": None, "severity": "critical", "success": False, "element_count": 0,
+               "unexpected_count": 1, "unexpected_examples": json.dumps([reason], ensure_ascii=False)}
+        return ProductGate(product, "withheld", reason), pd.DataFrame([row])
+    paths = [p for p in paths if p.exists()]
+    table = to_table(product, frame)
+    key = hashlib.sha256(json.dumps({
+        "content": content_sha256(table),
+        "suites": [hashlib.sha256(p.read_bytes()).hexdigest() for p in paths],
+        "parameters": parameters,
+    }, sort_keys=True).encode()).hexdigest()
+    folder = ("staging", "products", product)
+    verdict = storage.read_json(*folder, f"{key}.gate.json")
+    cached = verdict is not None
+    if not cached:
+        report = validate(table.to_pandas(), [load_suite(p) for p in paths], product, parameters)
+        report.write(storage, product, *folder, key=key)
+        verdict = {"status": "passed", "reason": None}
+        if not report.passed:
+            verdict = {"status": "withheld", "reason": (
+                f"product {product!r} failed its quality gate and was not published (its previous version "
+                f"stays served): {report.reason()}")}
+        storage.write_json(verdict, *folder, f"{key}.gate.json")  # last: the result is complete
+    rows = storage.read_parquet(*folder, f"{key}.quality.parquet").to_pandas()
+    return ProductGate(product, verdict["status"], verdict["reason"], key, cached), rows
