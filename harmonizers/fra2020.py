@@ -14,18 +14,15 @@ unweighted sums of country densities, not a quantity, and are dropped.
 
 from __future__ import annotations
 
-import io
-import zipfile
 from pathlib import Path
 
-import openpyxl
 import pandas as pd
 import pyarrow as pa
 from openpyxl.utils import get_column_letter
 from pydantic import BaseModel, ConfigDict
 
 from ercan.errors import SourceError, did_you_mean
-from ercan.harmonize import finish, to_unit
+from ercan.harmonize import finish, open_workbook, to_unit
 from ercan.schema import VARIABLE_UNITS
 from ercan.sources import Source
 
@@ -83,25 +80,13 @@ REGIONS = pd.read_csv(CROSSWALKS / "fra2020_regions.csv", dtype=str, keep_defaul
 def harmonize(files) -> pa.Table:
     frames = []
     for role, raw in files.items():
-        workbook = _open_workbook(raw)
+        workbook = open_workbook(raw, hint="Download the workbook again from the FRA platform and ingest it.")
         for mapping in (m for m in SHEETS if m.workbook == role):
             try:
                 frames.append(_read_sheet(workbook, mapping).assign(snapshot=raw.sha256))
             except SourceError as e:
                 raise e.located(file=raw.name, sheet=mapping.sheet) from None
     return finish(pd.concat(frames, ignore_index=True), SOURCE.id)
-
-
-def _open_workbook(raw):
-    try:
-        with raw.open() as f:
-            return openpyxl.load_workbook(io.BytesIO(f.read()), read_only=True, data_only=True)
-    except (zipfile.BadZipFile, KeyError, OSError, ValueError) as e:
-        raise SourceError(
-            f"is not a readable .xlsx workbook ({e})",
-            file=raw.name,
-            hint="Download the workbook again from the FRA platform and ingest it.",
-        ) from None
 
 
 def _read_sheet(workbook, mapping: SheetMapping) -> pd.DataFrame:
