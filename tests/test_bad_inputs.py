@@ -10,6 +10,9 @@ outcome is docs/bad_inputs.md.
 from __future__ import annotations
 
 import io
+import os
+import subprocess
+import sys
 import tracemalloc
 import zipfile
 from collections.abc import Callable
@@ -23,6 +26,7 @@ from ercan.errors import SourceError
 from ercan.sources import SAMPLE_DATA, get
 from ercan.validation import SCHEMA_SUITE, load_suite, validate
 
+ERCAN = str(Path(sys.executable).with_name("ercan"))
 FRA2020_EXTENT = SAMPLE_DATA / "fra2020" / "1_Forest_extent_characteristics_and_changes_en.xlsx"
 
 
@@ -259,3 +263,51 @@ def test_xlsx_zip_bomb_is_refused_before_it_is_inflated(tmp_path):
     assert f"file {path.name!r}" in str(error.value)
     assert "refused as a possible zip bomb" in str(error.value)
     assert peak < 64 * 2**20  # the sheet's 300 MB were never inflated
+
+
+@pytest.mark.slow
+def test_a_bad_file_ingested_by_a_steward_quarantines_only_its_source(tmp_path):
+    """End to end: a store where fra2015 and crf_austria were accepted and published (built with the
+    pipeline's plain functions), then `ercan ingest` of an FRA 2015 export with a European decimal
+    comma, then one `ercan run`: exit 1, fra2015 quarantined with the file, row and column, crf_austria
+    still accepted, no data product republished and the published versions readable in a fresh process."""
+    from ercan import pipeline, state
+    from ercan.storage import Storage
+
+    store_path = tmp_path / "store"
+    store = Storage(str(store_path))
+    for source_id in ("fra2015", "crf_austria"):
+        pipeline.ingest_landing(store, get(source_id))
+        assert pipeline.gate(store, get(source_id)).status == "accepted"
+    published = pipeline.publish_products(store, pipeline.account(store))
+    assert published
+    versions_before = sorted(str(p.relative_to(store_path)) for p in store_path.glob("products/*/*"))
+
+    bad = edited_copy(tmp_path, "fra2015", "forest_area", replace_line(3, "MAR,4954,", 'MAR,"4954,5",'))
+    env = {**os.environ, "PREFECT_HOME": str(tmp_path / "prefect"), "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+           "COLUMNS": "250"}
+    env.pop("PREFECT_API_URL", None)
+    ingest = subprocess.run([ERCAN, "ingest", "fra2015", str(bad), "--storage", str(store_path)],
+                            capture_output=True, text=True, env=env, timeout=120)
+    assert ingest.returncode == 0, ingest.stderr
+    run = subprocess.run([ERCAN, "run", "--source", "fra2015", "--source", "crf_austria", "--storage", str(store_path)],
+                         capture_output=True, text=True, env=env, timeout=600)
+
+    assert run.returncode == 1, run.stdout + run.stderr
+    assert state.load(store, "crf_austria")["status"] == "accepted"
+    fra2015 = state.load(store, "fra2015")
+    assert fra2015["status"] == "quarantined"
+    assert f"file {bad.name!r}, row 3, column '1990': '4954,5' is not a number" in fra2015["reason"]
+    # Only `quality` gets a new version (it now says why fra2015 is out); every data product keeps its versions.
+    versions_after = sorted(str(p.relative_to(store_path)) for p in store_path.glob("products/*/*"))
+    assert set(versions_before) < set(versions_after)
+    assert {v.split("/")[1] for v in set(versions_after) - set(versions_before)} == {"quality"}
+    script = (f"import intake\ncat = intake.from_yaml_file({str(store_path / 'catalog.yaml')!r})\n"
+              "obs = cat['observations'].read()\nquality = cat['quality'].read()\n"
+              "print(obs[(obs.source == 'fra2015') & (obs.area_code == 'MAR') & (obs.year == 1990)].value.tolist())\n"
+              "print(quality[quality.subject == 'fra2015'].expectation.tolist())")
+    served = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert served.returncode == 0, served.stderr
+    values, expectations = served.stdout.splitlines()
+    assert values == "[4954000.0]"  # the shipped value, as published before
+    assert expectations == "['input_is_readable']"
