@@ -31,11 +31,16 @@ def overrides() -> dict[str, str]:
     return {row["name"]: CountryName(**row).iso3 for row in rows}
 
 
+_LONGEST_NAME = 200
+
+
 def iso3_for_names(names: Iterable[str]) -> dict[str, str]:
     """{name: ISO3} for these names: the reviewed overrides first, then country_converter.
     Names neither knows are absent (harmonize.map_codes then reports them with the closest name)."""
     known = overrides()
-    unique = sorted({n for n in names if isinstance(n, str)} - set(known))
+    # A runaway cell is no name: coco's regexes take minutes on a megabyte, and no country name
+    # is longer than ~60 characters.
+    unique = sorted({n for n in names if isinstance(n, str) and len(n) <= _LONGEST_NAME} - set(known))
     # src="regex": a 3-letter name is not taken for an ISO3 code. coco's not_found=None returns the
     # name itself, so a sentinel marks misses.
     found = _country_converter().convert(unique, src="regex", to="ISO3", not_found=_NOT_FOUND) if unique else []

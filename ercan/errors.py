@@ -55,6 +55,13 @@ class SourceError(ErcanError):
         return f"{text}. {self.hint}" if self.hint else text
 
 
+def shown(value, limit: int = 80) -> str:
+    """A cell's repr for a message, cut after `limit` characters: a runaway cell (a whole file in
+    one field) must not turn the message into megabytes."""
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[:limit]}… ({len(str(value)):,} characters)"
+
+
 def closest(word: str, known: Iterable[str]) -> str | None:
     """The closest known spelling, to suggest in an error message."""
     matches = difflib.get_close_matches(str(word), [str(k) for k in known], n=1, cutoff=0.6)

@@ -10,6 +10,7 @@ import csv
 import io
 import re
 import zipfile
+import zlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
@@ -21,7 +22,7 @@ import pyarrow.compute as pc
 from openpyxl.utils import get_column_letter
 
 from ercan import schema
-from ercan.errors import SourceError, did_you_mean
+from ercan.errors import SourceError, did_you_mean, shown
 from ercan.units import convert
 
 
@@ -30,13 +31,58 @@ def read_csv(raw, **kwargs) -> pd.DataFrame:
     _check_field_counts(raw)
     try:
         with raw.open() as f:
-            return pd.read_csv(f, dtype=str, keep_default_na=False, encoding="utf-8-sig", index_col=False, **kwargs)
+            frame = pd.read_csv(f, dtype=str, keep_default_na=False, encoding="utf-8-sig", index_col=False, **kwargs)
     except UnicodeDecodeError as e:
         raise SourceError(
             f"is not UTF-8 text (byte {e.start})", file=raw.name, hint="Re-save the file as UTF-8 and ingest it again."
         ) from None
     except (pd.errors.ParserError, pd.errors.EmptyDataError) as e:
         raise SourceError(f"cannot be read as CSV: {e}", file=raw.name) from None
+    if frame.empty:  # a cut download: no source ships a file without rows
+        raise SourceError("has a header but no data rows", file=raw.name, row=2,
+                          hint="Download the file again (it was probably cut short) and ingest it.")
+    return frame
+
+
+# An .xlsx is a zip; the shipped FRA workbooks expand to ~5 MB. Far above any real workbook, far
+# below what a 2-core, few-GB machine can hold while openpyxl reads it.
+MAX_XLSX_EXPANDED_BYTES = 256 * 2**20
+
+
+def open_workbook(raw, *, hint: str):
+    """A raw .xlsx opened with openpyxl (read-only, cached formula values), after the checks of
+    `checked_xlsx`."""
+    data = checked_xlsx(raw, hint=hint)
+    try:
+        return openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except (zipfile.BadZipFile, zlib.error, KeyError, OSError, ValueError) as e:
+        raise SourceError(f"is not a readable .xlsx workbook ({e})", file=raw.name, hint=hint) from None
+
+
+def checked_xlsx(raw, *, hint: str) -> bytes:
+    """A raw .xlsx's bytes, once the zip's central directory declares no more than
+    MAX_XLSX_EXPANDED_BYTES once expanded (zipfile never inflates a member beyond its declared
+    size, so a small file that inflates to gigabytes, a zip bomb, is refused without inflating
+    it) and every member inflates to its CRC: a corrupt workbook fails here, naming the file,
+    rather than deep inside a sheet read with a zlib error."""
+    with raw.open() as f:
+        data = f.read()
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            expanded = sum(member.file_size for member in archive.infolist())
+            if expanded > MAX_XLSX_EXPANDED_BYTES:
+                raise SourceError(
+                    f"would expand to {expanded:,} bytes (limit {MAX_XLSX_EXPANDED_BYTES:,}): "
+                    "refused as a possible zip bomb",
+                    file=raw.name,
+                    hint="Check where the file came from; " + hint,
+                )
+            corrupt = archive.testzip()
+            if corrupt:
+                raise zipfile.BadZipFile(f"member {corrupt!r} fails its CRC check")
+    except (zipfile.BadZipFile, zlib.error, KeyError, OSError, ValueError) as e:
+        raise SourceError(f"is not a readable .xlsx workbook ({e})", file=raw.name, hint=hint) from None
+    return data
 
 
 def _check_field_counts(raw) -> None:
@@ -100,12 +146,11 @@ class Sheet:
 
 def read_sheets(raw, sheets: Iterable[str], *, hint: str = "Download the workbook again and ingest it.") -> dict[str, Sheet]:
     """The named sheets of a raw .xlsx workbook (a missing sheet is an error suggesting the closest)."""
+    data = checked_xlsx(raw, hint=hint)
     try:
-        with raw.open() as f:
-            data = f.read()
         values = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
         formulas = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=False)
-    except (zipfile.BadZipFile, KeyError, OSError, ValueError) as e:
+    except (zipfile.BadZipFile, zlib.error, KeyError, OSError, ValueError) as e:
         raise SourceError(f"is not a readable .xlsx workbook ({e})", file=raw.name, hint=hint) from None
     read = {}
     for name in sheets:
@@ -152,14 +197,26 @@ def parse_numbers(
     if bad.any():
         position = int(np.flatnonzero(bad.to_numpy())[0])
         raise SourceError(
-            f"{text.iloc[position]!r} is not a number",
+            f"{shown(text.iloc[position])} is not a number",
             file=file,
             sheet=sheet,
             row=first_row + position,
             column=column,
             hint="Fix the cell (plain digits, '.' as decimal separator) or leave it empty if unknown.",
         )
-    return pd.to_numeric(text.where(~empty), errors="raise").astype("float64")
+    numbers = pd.to_numeric(text.where(~empty), errors="raise").astype("float64")
+    overflow = np.isinf(numbers.to_numpy())  # e.g. '1e400' or 400 digits: past float64's ~1.8e308
+    if overflow.any():
+        position = int(np.flatnonzero(overflow)[0])
+        raise SourceError(
+            f"{shown(text.iloc[position])} is too large for a number",
+            file=file,
+            sheet=sheet,
+            row=first_row + position,
+            column=column,
+            hint="The cell is damaged (a unit or exponent error); fix it or leave it empty if unknown.",
+        )
+    return numbers
 
 
 def parse_years(
@@ -220,7 +277,7 @@ def map_codes(
         position = int(np.flatnonzero(missing.to_numpy())[0])
         value = values.iloc[position]
         raise SourceError(
-            f"unknown {what} {value!r}{did_you_mean(value, mapping)}",
+            f"unknown {what} {shown(value)}{did_you_mean(value, mapping)}",
             file=file,
             sheet=sheet,
             row=first_row + position,

@@ -32,19 +32,16 @@ not read, with the reason (a sheet in neither list is an error: the layout chang
 
 from __future__ import annotations
 
-import io
-import zipfile
 from pathlib import Path
 from typing import Literal
 
-import openpyxl
 import pandas as pd
 import pyarrow as pa
 from openpyxl.utils import get_column_letter
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from ercan.errors import SourceError, did_you_mean
-from ercan.harmonize import finish, to_unit
+from ercan.harmonize import finish, open_workbook, to_unit
 from ercan.schema import LAND_CATEGORIES, POOLS, VARIABLE_UNITS
 from ercan.sources import Source
 
@@ -128,7 +125,7 @@ REGIONS = pd.read_csv(CROSSWALKS / "fra2020_regions.csv", dtype=str, keep_defaul
 def harmonize(files) -> pa.Table:
     frames = []
     for role, raw in files.items():
-        workbook = _open_workbook(raw)
+        workbook = open_workbook(raw, hint="Download the workbook again from the FRA platform and ingest it.")
         for mapping in (m for m in SHEETS if m.workbook == role and m.read):
             try:
                 frames.append(_read_sheet(workbook, mapping).assign(snapshot=raw.sha256))
@@ -149,18 +146,6 @@ def _no_unexpected_sheets(workbook, role: str, file: str) -> None:
                 sheet=name,
                 hint="Decide what the sheet measures (or why it is not read) in harmonizers/crosswalks/fra2020_sheets.csv.",
             )
-
-
-def _open_workbook(raw):
-    try:
-        with raw.open() as f:
-            return openpyxl.load_workbook(io.BytesIO(f.read()), read_only=True, data_only=True)
-    except (zipfile.BadZipFile, KeyError, OSError, ValueError) as e:
-        raise SourceError(
-            f"is not a readable .xlsx workbook ({e})",
-            file=raw.name,
-            hint="Download the workbook again from the FRA platform and ingest it.",
-        ) from None
 
 
 def _read_sheet(workbook, mapping: SheetMapping) -> pd.DataFrame:

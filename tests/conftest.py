@@ -32,16 +32,16 @@ def harmonize_sample(source_id: str, **replace: Path):
 
 
 def edited_copy(tmp_path: Path, source_id: str, role: str, edit: Callable[[list[str]], list[str]], *,
-                name: str | None = None) -> Path:
+                name: str | None = None, encoding: str = "utf-8") -> Path:
     """A copy of the source's shipped file for `role` with `edit(lines) -> lines` applied, as tmp_path/<file name>.
 
-    Lines keep their endings as read in text mode (a CRLF file's lines end in "\\n"); the copy is UTF-8.
-    `name` writes the copy under another file name.
+    Lines keep their endings as read in text mode (a CRLF file's lines end in "\\n"); the copy is
+    written in `encoding` (UTF-8 unless a test wants another). `name` writes the copy under another file name.
     """
     source = SAMPLE_DATA / get(source_id).source.inputs[role]
     lines = source.read_text(encoding="utf-8").splitlines(keepends=True)
     path = tmp_path / (name or source.name)
-    path.write_text("".join(edit(lines)), encoding="utf-8", newline="")
+    path.write_text("".join(edit(lines)), encoding=encoding, newline="")
     return path
 
 
