@@ -204,7 +204,7 @@ def corrupted_run(baseline, tmp_path_factory):
 def test_corrupted_sources_are_quarantined_the_others_publish(corrupted_run):
     root, _, result = corrupted_run
     assert result.returncode == 1, result.stdout + result.stderr
-    assert "some sources were quarantined" in result.stderr
+    assert "some sources were not accepted" in result.stderr
     quarantined = {line.split("│")[1].strip() for line in result.stdout.splitlines() if "quarantined" in line}
     assert quarantined == set(CORRUPTED)
     assert "published observations" in result.stdout and "published reconciliation" in result.stdout

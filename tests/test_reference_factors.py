@@ -99,4 +99,4 @@ def test_a_reference_suite_catches_what_the_schema_suite_would(factors):
     failed = {(o.expectation, o.column) for o in report.critical_failures}
     assert ("expect_compound_columns_to_be_unique", ",".join(schema.REFERENCE_KEY)) in failed
     assert ("expect_column_values_to_be_between", "value") in failed
-    assert ("expect_column_pair_values_to_be_in_set", "parameter") in failed
+    assert ("expect_column_pair_values_to_be_in_set", "parameter,unit") in failed
