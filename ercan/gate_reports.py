@@ -11,6 +11,7 @@ is what the flow publishes as a Prefect artifact; it is built here, without Pref
 
 from __future__ import annotations
 
+import html
 import json
 import tempfile
 from datetime import UTC, datetime
@@ -81,7 +82,13 @@ def build_data_docs(storage: Storage, run_id: str, results: dict[str, list[dict]
         for subject, entries in results.items():
             for entry in entries:
                 suite = context.suites.add(gx.ExpectationSuite(**{k: v for k, v in entry["suite"].items() if k != "id"}))
-                result = expectationSuiteValidationResultSchema.load(entry["result"])
+                # GX escapes an expectation's arguments but writes what it found in the data (unexpected
+                # values, observed values, errors) into the pages as it is: escape those.
+                validated = {**entry["result"], "results": [
+                    {**r, "result": _html_text(r["result"]), "exception_info": _html_text(r["exception_info"])}
+                    for r in entry["result"]["results"]
+                ]}
+                result = expectationSuiteValidationResultSchema.load(validated)
                 # Shown as this run's, at the time the result was validated (earlier for a cached gate).
                 result.meta["run_id"] = RunIdentifier(run_name=run_id, run_time=result.meta.get("validation_time"))
                 key = ValidationResultIdentifier(
@@ -94,6 +101,17 @@ def build_data_docs(storage: Storage, run_id: str, results: dict[str, list[dict]
         context.build_data_docs()
         for path in sorted(p for p in site.rglob("*") if p.is_file()):
             storage.write_bytes(path.read_bytes(), *DATA_DOCS, run_id, *path.relative_to(site).parts)
+
+
+def _html_text(value):
+    """Every string in `value` HTML-escaped (a cell reading `<script>` is shown, never run)."""
+    if isinstance(value, str):
+        return html.escape(value)
+    if isinstance(value, dict):
+        return {k: _html_text(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_html_text(v) for v in value]
+    return value
 
 
 def summary_markdown(run_id: str, sources, products: dict[str, ProductGate], manifests: list[dict],

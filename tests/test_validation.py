@@ -64,3 +64,23 @@ def test_each_expectation_is_one_row_of_quality_at_its_position():
         positions = sorted(o.position for o in report.outcomes if o.suite == suite["name"])
         assert positions == list(range(len(suite["expectations"])))
     assert [o.position for o in report.outcomes if not o.success] == [7]  # 广西's 142965 %, a warning
+
+
+def test_data_docs_show_values_from_the_data_as_text(tmp_path):
+    """GX writes unexpected values into its pages unescaped; ercan escapes them (a small frame built here,
+    a cell as a hostile file could carry it)."""
+    from ercan.gate_reports import build_data_docs
+    from ercan.storage import Storage
+
+    rows = pd.DataFrame({"area_code": ["<script>alert(1)</script>", "CHN"]})
+    suite = {"name": "codes", "expectations": [
+        {"type": "expect_column_values_to_match_regex", "kwargs": {"column": "area_code", "regex": "^[A-Z]{3}$"},
+         "severity": "critical"},
+        {"type": "expect_column_values_to_be_in_set", "kwargs": {"column": "area_code", "value_set": ["CHN", "A<B"]},
+         "severity": "warning"},
+    ]}
+    build_data_docs(Storage(str(tmp_path)), "run", {"codes": validate(rows, [suite], "codes").gx_results})
+    [page] = (tmp_path / "reports" / "data_docs" / "run" / "validations").rglob("*.html")
+    html = page.read_text(encoding="utf-8")
+    assert "<script>alert" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert "A&lt;B" in html  # GX's own escaping of an expectation's arguments, not doubled
