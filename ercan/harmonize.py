@@ -287,6 +287,14 @@ def map_codes(
     return mapped
 
 
+def input_file(files: Mapping, role: str, *, what: str = "the file"):
+    """The raw file of one input role (harmonizers called outside the pipeline, e.g. by a steward's
+    script or a test, may lack one; the pipeline itself checks every declared role first)."""
+    if role not in files:
+        raise SourceError(f"no file for role {role!r}", hint=f"Ingest {what} for role {role!r}.")
+    return files[role]
+
+
 def finish(df: pd.DataFrame | pa.Table, source_id: str, columns: tuple[str, ...] = schema.OBSERVATION_COLUMNS) -> pa.Table:
     """Rows in the common schema (or, with `schema.REFERENCE_COLUMNS`, the reference-factor table):
     every registry column present, in order, with its type."""

@@ -63,7 +63,7 @@ import pycountry
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from ercan.errors import SourceError, did_you_mean
-from ercan.harmonize import finish, parse_numbers, read_csv, require_unique, to_unit
+from ercan.harmonize import finish, input_file, parse_numbers, read_csv, require_unique, to_unit
 from ercan.schema import FLAGS, LAND_CATEGORIES, VARIABLE_UNITS
 from ercan.sources import Source
 
@@ -135,11 +135,7 @@ SPECIAL_CODES = {
 
 
 def harmonize(files) -> pa.Table:
-    if LAYOUT.role not in files:
-        raise SourceError(
-            f"no file for role {LAYOUT.role!r}", hint=f"Ingest the FRA 2015 pivot export as {LAYOUT.role!r}."
-        )
-    raw = files[LAYOUT.role]
+    raw = input_file(files, LAYOUT.role, what="the FRA 2015 pivot export")
     cells = read_csv(raw, header=None)
     if len(cells) <= LAYOUT.header_row:
         raise SourceError("has no data rows below the title and header", file=raw.name, hint="Export the pivot again.")

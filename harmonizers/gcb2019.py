@@ -57,7 +57,7 @@ import pyarrow as pa
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from ercan.errors import ConfigError, SourceError, did_you_mean
-from ercan.harmonize import finish, parse_numbers, parse_years, read_csv, require_columns, require_unique, to_unit
+from ercan.harmonize import finish, input_file, parse_numbers, parse_years, read_csv, require_columns, require_unique, to_unit
 from ercan.schema import AREA_LEVELS, LAND_CATEGORIES, VARIABLE_UNITS
 from ercan.sources import Source
 from ercan.units import factor
@@ -146,11 +146,7 @@ if {CONFIG.role} != set(SOURCE.inputs):
 
 
 def harmonize(files) -> pa.Table:
-    if CONFIG.role not in files:
-        raise SourceError(
-            f"no file for role {CONFIG.role!r}", hint=f"Ingest the budget table for role {CONFIG.role!r}."
-        )
-    raw = files[CONFIG.role]
+    raw = input_file(files, CONFIG.role, what="the budget table")
     df = read_csv(raw)
     require_columns(df, [CONFIG.year_column, *(s.column for s in CONFIG.series)], file=raw.name)
     if df.empty:

@@ -71,7 +71,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from ercan.accounting.methods import C_TO_CO2
 from ercan.errors import SourceError, did_you_mean
-from ercan.harmonize import finish, map_codes, parse_numbers, read_csv, require_columns, require_unique, to_unit
+from ercan.harmonize import finish, input_file, map_codes, parse_numbers, read_csv, require_columns, require_unique, to_unit
 from ercan.schema import AREA_LEVELS, LAND_CATEGORIES, OBSERVATION_KEY, POOLS, VARIABLE_UNITS
 from ercan.sources import Source
 
@@ -272,7 +272,7 @@ _NUMBER_IN_TEXT = re.compile(r"\d+(?:\.\d+)?")
 
 
 def harmonize(files) -> pa.Table:
-    raw = _raw(files)
+    raw = input_file(files, LAYOUT.role)
     lines = classify(raw)
     kept = lines[lines.figure.map(lambda f: f.skip is None)]
     rows = pd.DataFrame([_observation(line, raw.name) for _, line in kept.iterrows()])
@@ -284,15 +284,9 @@ def harmonize(files) -> pa.Table:
 
 def skipped(files) -> pd.DataFrame:
     """The lines of the file that are not observations (line: header = 1) and why."""
-    lines = classify(_raw(files))
+    lines = classify(input_file(files, LAYOUT.role))
     lines["reason"] = lines.figure.map(lambda f: f.skip)
     return lines.loc[lines.reason.notna(), ["line", LAYOUT.area, LAYOUT.quantity, LAYOUT.printed, "reason"]]
-
-
-def _raw(files):
-    if LAYOUT.role not in files:
-        raise SourceError(f"no file for role {LAYOUT.role!r}", hint=f"Ingest the file for role {LAYOUT.role!r}.")
-    return files[LAYOUT.role]
 
 
 def classify(raw) -> pd.DataFrame:

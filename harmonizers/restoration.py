@@ -108,7 +108,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from ercan.areas import iso3_for_names
 from ercan.errors import ConfigError, SourceError
-from ercan.harmonize import finish, map_codes, parse_numbers, read_csv, require_columns, to_unit
+from ercan.harmonize import finish, input_file, map_codes, parse_numbers, read_csv, require_columns, to_unit
 from ercan.schema import AREA_LEVELS, FLAGS, LAND_CATEGORIES, OBSERVATION_KEY, VARIABLE_UNITS
 from ercan.sources import Source
 
@@ -235,7 +235,7 @@ _PLUS_MINUS = re.compile(r"±\s*(\d+(?:\.\d+)?)\s*(%?)")
 
 
 def harmonize(files) -> pa.Table:
-    raw = _raw(files)
+    raw = input_file(files, LAYOUT.role)
     facts = classify(raw)
     kept = facts[facts.reason.isna()]
     rows = pd.DataFrame([row for _, fact in kept.iterrows() for row in _values(fact, raw.name)])
@@ -248,14 +248,8 @@ def harmonize(files) -> pa.Table:
 
 def skipped(files) -> pd.DataFrame:
     """The facts of the file that are not harmonized, with the line (header = 1) and the reason."""
-    facts = classify(_raw(files))
+    facts = classify(input_file(files, LAYOUT.role))
     return facts.loc[facts.reason.notna(), ["line", LAYOUT.scope, LAYOUT.metric, LAYOUT.printed, "reason"]]
-
-
-def _raw(files):
-    if LAYOUT.role not in files:
-        raise SourceError(f"no file for role {LAYOUT.role!r}", hint=f"Ingest the file for role {LAYOUT.role!r}.")
-    return files[LAYOUT.role]
 
 
 def classify(raw) -> pd.DataFrame:

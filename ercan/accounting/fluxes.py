@@ -77,9 +77,7 @@ def stock_difference(stocks: pd.DataFrame) -> pd.DataFrame:
         unit=_UNIT,
         value=value,
         uncertainty=uncertainty.of_difference(c1, u1, c2, u2, rho),
-        uncertainty_basis=np.where(
-            (pairs["uncertainty_basis_1"] == "default") | (pairs["uncertainty_basis_2"] == "default"), "default", "reported"
-        ),
+        uncertainty_basis=uncertainty.combined_basis(pairs["uncertainty_basis_1"], pairs["uncertainty_basis_2"]),
         interval_low=low,
         interval_high=high,
         snapshot=[join_snapshots(p) for p in zip(pairs["snapshot_1"], pairs["snapshot_2"])],
@@ -109,10 +107,7 @@ def gain_loss(observations: pd.DataFrame) -> pd.DataFrame:
     return pairs[key].assign(
         year_start=pairs["year"], year_end=pairs["year"], variable="net_emissions", unit=_UNIT, value=value,
         uncertainty=uncertainty.of_sum(np.stack([g, -l], axis=-1), np.stack([ug, ul], axis=-1)),
-        uncertainty_basis=np.where(
-            (pairs["uncertainty_basis_gain"] == "default") | (pairs["uncertainty_basis_loss"] == "default"),
-            "default", "reported",
-        ),
+        uncertainty_basis=uncertainty.combined_basis(pairs["uncertainty_basis_gain"], pairs["uncertainty_basis_loss"]),
         interval_low=low, interval_high=high,
         snapshot=[join_snapshots(p) for p in zip(pairs["snapshot_gain"], pairs["snapshot_loss"])],
         flag="derived", method="gain_loss",

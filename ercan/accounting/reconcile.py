@@ -104,14 +104,19 @@ def _against_preferred(rows: pd.DataFrame, key: list[str], rank: dict, tolerance
     )
     if merged.empty:
         return merged
-    merged = merged.rename(columns={"value": "reported_value"})
-    merged["preferred_source"] = merged["source"]
-    merged["kind"] = kind
-    merged["difference"] = merged["other_value"] - merged["reported_value"]
-    merged["relative_difference"] = merged["difference"] / merged["reported_value"].where(merged["reported_value"] != 0)
-    merged["tolerance"] = tolerance
-    merged["within_tolerance"] = (merged["relative_difference"].abs() <= tolerance).astype(object)
-    return merged
+    return _against(merged.rename(columns={"value": "reported_value"}), tolerance, kind)
+
+
+def _against(pairs: pd.DataFrame, tolerance: float, kind: str) -> pd.DataFrame:
+    """The other value against the preferred (`source`, `reported_value`): difference, relative
+    difference and whether it is within the tolerance."""
+    pairs["preferred_source"] = pairs["source"]
+    pairs["kind"] = kind
+    pairs["difference"] = pairs["other_value"] - pairs["reported_value"]
+    pairs["relative_difference"] = pairs["difference"] / pairs["reported_value"].where(pairs["reported_value"] != 0)
+    pairs["tolerance"] = tolerance
+    pairs["within_tolerance"] = (pairs["relative_difference"].abs() <= tolerance).astype(object)
+    return pairs
 
 
 def _method_vs_reported(fluxes: pd.DataFrame, rule, rank: dict) -> pd.DataFrame:
@@ -137,10 +142,4 @@ def _method_vs_reported(fluxes: pd.DataFrame, rule, rank: dict) -> pd.DataFrame:
     if pairs.empty:
         return pairs
     pairs["other_source"] = pairs["other_source"] + ":stock_difference:" + pairs.pop("other_pool")
-    pairs["preferred_source"] = pairs["source"]
-    pairs["kind"] = "method_vs_reported"
-    pairs["difference"] = pairs["other_value"] - pairs["reported_value"]
-    pairs["relative_difference"] = pairs["difference"] / pairs["reported_value"].where(pairs["reported_value"] != 0)
-    pairs["tolerance"] = rule.tolerance
-    pairs["within_tolerance"] = (pairs["relative_difference"].abs() <= rule.tolerance).astype(object)
-    return pairs
+    return _against(pairs, rule.tolerance, "method_vs_reported")

@@ -46,10 +46,7 @@ def national_stocks(observations: pd.DataFrame) -> pd.DataFrame:
         unit=VARIABLE_UNITS["carbon_stock"],
         value=stock["value_density"] * stock["value_area"],
         uncertainty=uncertainty.of_product(stock[["uncertainty_density", "uncertainty_area"]].to_numpy()),
-        uncertainty_basis=np.where(
-            (stock["uncertainty_basis_density"] == "default") | (stock["uncertainty_basis_area"] == "default"),
-            "default", "reported",
-        ),
+        uncertainty_basis=uncertainty.combined_basis(stock["uncertainty_basis_density"], stock["uncertainty_basis_area"]),
         snapshot=[join_snapshots(pair) for pair in zip(stock["snapshot_density"], stock["snapshot_area"])],
         flag="derived",
         method="density_x_area",

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from ercan.accounting.stocks import join_snapshots
+from ercan.accounting.uncertainty import combined_basis
 
 _SERIES = ["source", "area_code", "area_level", "parent_code", "land_category", "category", "variable", "pool", "unit"]
 
@@ -30,9 +31,8 @@ def interpolate(rows: pd.DataFrame, years) -> pd.DataFrame:
             "year": inside.astype(int),
             "value": np.interp(inside, known, series["value"].to_numpy(float)),
             "uncertainty": np.maximum(series["uncertainty"].to_numpy(float)[after - 1], series["uncertainty"].to_numpy(float)[after]),
-            "uncertainty_basis": np.where(
-                (series["uncertainty_basis"].to_numpy()[after - 1] == "default") | (series["uncertainty_basis"].to_numpy()[after] == "default"),
-                "default", "reported",
+            "uncertainty_basis": combined_basis(
+                series["uncertainty_basis"].to_numpy()[after - 1], series["uncertainty_basis"].to_numpy()[after]
             ) if "uncertainty_basis" in series else None,
             "snapshot": [join_snapshots(p) for p in zip(series["snapshot"].to_numpy()[after - 1], series["snapshot"].to_numpy()[after])],
         }))

@@ -28,6 +28,13 @@ def defaults() -> dict[str, float]:
     return dict(zip(table["parameter"], table["value"].astype(float)))
 
 
+def combined_basis(*bases) -> np.ndarray:
+    """The basis of a result computed from terms with these `uncertainty_basis` values (arrays or
+    Series of one length): `default` when any term's uncertainty was a default, else `reported`."""
+    is_default = np.logical_or.reduce([np.asarray(b, dtype=object) == "default" for b in bases])
+    return np.where(is_default, "default", "reported")
+
+
 def of_sum(values, uncertainties) -> np.ndarray:
     """Approach 1, IPCC Eq. 3.2: U_total = √Σ(U_i·x_i)² / |Σx_i| (uncorrelated terms).
 
