@@ -25,7 +25,7 @@ import ercan.catalog
 from ercan.catalog.build import build_catalog
 from ercan import snapshots, state
 from ercan.accounting.products import Options, build
-from ercan.errors import SourceError
+from ercan.errors import ConfigError, SourceError
 from ercan.product_gates import gate_products
 from ercan.publish import PRODUCTS, crash_point, publish, remove_incomplete, to_table
 from ercan.sources import EXPECTATIONS, SAMPLE_DATA, Harmonizer, registry
@@ -130,7 +130,11 @@ def gate(storage: Storage, harmonizer: Harmonizer, *, force: bool = False, from_
         storage.write_parquet(table, "staging", source_id, f"{harmonized}.parquet")
     # The generated schema suite is the common schema's; reference factors have their own table.
     schema_suites = [load_suite(SCHEMA_SUITE)] if harmonizer.source.product == "observations" else []
-    report = validate(table.to_pandas(), [*schema_suites, load_suite(harmonizer.suite_path)], source_id)
+    try:
+        own_suite = load_suite(harmonizer.suite_path)
+    except ConfigError as e:  # a typo in one source's suite quarantines that source, not the run
+        return _quarantine(storage, source_id, key, f"source {source_id!r}: {e}", shas, None)
+    report = validate(table.to_pandas(), [*schema_suites, own_suite], source_id)
     report.write(storage, source_id, "staging", source_id, key=key)
     if not report.passed:
         reason = f"source {source_id!r} failed its quality gate: {report.reason()}"

@@ -12,6 +12,7 @@ says which is which and why.
 
 from __future__ import annotations
 
+import difflib
 import json
 import threading
 from dataclasses import dataclass, field
@@ -22,6 +23,7 @@ import pandas as pd
 import pyarrow as pa
 
 from ercan import schema
+from ercan.errors import ConfigError
 from ercan.publish import PRODUCTS
 from ercan.sources import EXPECTATIONS
 from ercan.storage import Storage
@@ -116,7 +118,19 @@ def render_suite(suite: dict) -> str:
 
 
 def load_suite(path: Path) -> dict:
-    return json.loads(path.read_text(encoding="utf-8"))
+    """The suite in `path`, every expectation type known to GX: GX itself logs an unknown type and
+    drops the expectation, so a typo would silently weaken a gate."""
+    from great_expectations.expectations.registry import list_registered_expectation_implementations
+
+    suite = json.loads(path.read_text(encoding="utf-8"))
+    known = list_registered_expectation_implementations()
+    for position, expectation in enumerate(suite["expectations"]):
+        if expectation["type"] not in known:
+            closest = difflib.get_close_matches(expectation["type"], known, n=1)
+            hint = f"did you mean '{closest[0]}'?" if closest else "see GX's expectation gallery for the names"
+            raise ConfigError(f"suite {path.name}, expectation {position}: GX has no expectation "
+                              f"'{expectation['type']}'; {hint}")
+    return suite
 
 
 @dataclass

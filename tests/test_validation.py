@@ -1,9 +1,12 @@
 """The GX gates, evaluated for real on the shipped data and on corrupted copies of it."""
 
+import json
+
 import pandas as pd
 import pytest
 
 from conftest import harmonize_sample
+from ercan.errors import ConfigError
 from ercan.sources import registry
 from ercan.validation import SCHEMA_SUITE, load_suite, validate
 
@@ -84,3 +87,39 @@ def test_data_docs_show_values_from_the_data_as_text(tmp_path):
     html = page.read_text(encoding="utf-8")
     assert "<script>alert" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
     assert "A&lt;B" in html  # GX's own escaping of an expectation's arguments, not doubled
+
+
+def test_a_misspelt_expectation_type_fails_at_load_with_the_closest_name(tmp_path):
+    # GX alone logs an unknown type and drops the expectation: the gate would silently lose a check.
+    suite = json.loads(SCHEMA_SUITE.read_text(encoding="utf-8"))
+    suite["expectations"][2]["type"] = "expect_column_values_to_not_be_nul"
+    typo = tmp_path / "schema.json"
+    typo.write_text(json.dumps(suite), encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"suite schema.json, expectation 2: GX has no expectation "
+                                          r"'expect_column_values_to_not_be_nul'; did you mean "
+                                          r"'expect_column_values_to_not_be_null'\?"):
+        load_suite(typo)
+
+
+def test_a_misspelt_source_suite_quarantines_only_that_source(tmp_path):
+    import shutil
+    from dataclasses import replace
+
+    from ercan import pipeline
+    from ercan.storage import Storage
+
+    folder = tmp_path / "expectations"
+    folder.mkdir()
+    suite = json.loads(registry()["fra2015"].suite_path.read_text(encoding="utf-8"))
+    suite["expectations"][0]["type"] += "s"
+    (folder / "fra2015.json").write_text(json.dumps(suite), encoding="utf-8")
+    shutil.copy(registry()["crf_austria"].suite_path, folder / "crf_austria.json")
+    store = Storage(str(tmp_path / "store"))
+    outcomes = {}
+    for source_id in ("fra2015", "crf_austria"):
+        harmonizer = replace(registry()[source_id], suite_folder=folder)
+        pipeline.ingest_landing(store, harmonizer)
+        outcomes[source_id] = pipeline.gate(store, harmonizer)
+    assert outcomes["fra2015"].status == "quarantined"
+    assert "suite fra2015.json, expectation 0: GX has no expectation" in outcomes["fra2015"].reason
+    assert outcomes["crf_austria"].status == "accepted"
