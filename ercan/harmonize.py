@@ -11,7 +11,7 @@ import io
 import re
 import zipfile
 import zlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -144,8 +144,13 @@ class Sheet:
         return (row, column) in self.formulas
 
 
-def read_sheets(raw, sheets: Iterable[str], *, hint: str = "Download the workbook again and ingest it.") -> dict[str, Sheet]:
-    """The named sheets of a raw .xlsx workbook (a missing sheet is an error suggesting the closest)."""
+def read_sheets(
+    raw, sheets: Iterable[str], *, hint: str = "Download the workbook again and ingest it.",
+    declared: Collection[str] | None = None,
+) -> dict[str, Sheet]:
+    """The named sheets of a raw .xlsx workbook (a missing sheet is an error suggesting the closest).
+    With `declared` (every sheet the harmonizer reads or deliberately skips), a sheet not declared
+    is an error naming it: a new sheet may hold what should be read."""
     data = checked_xlsx(raw, hint=hint)
     try:
         values = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
@@ -167,6 +172,14 @@ def read_sheets(raw, sheets: Iterable[str], *, hint: str = "Download the workboo
             if isinstance(cell, str) and cell.startswith("=")
         }
         read[name] = Sheet(raw.name, name, list(values[name].iter_rows(values_only=True)), cell_formulas)
+    unknown = [name for name in values.sheetnames if declared is not None and name not in declared]
+    if unknown:
+        raise SourceError(
+            f"sheet {unknown[0]!r} is not declared{did_you_mean(unknown[0], declared)}",
+            file=raw.name,
+            sheet=unknown[0],
+            hint="The workbook layout changed: read the new sheet, or declare it skipped (with why) in the harmonizer.",
+        )
     return read
 
 

@@ -1,6 +1,7 @@
-"""Brazil's reference carbon stocks by biome and vegetation type (MCTI's 4th national inventory) and
-IPCC-derived Tier 1 stocks by land use and IPCC climate zone, as the LUC-impacts-Brazil model
-compiled them (reference factors, not observations).
+"""Brazil's reference carbon stocks by biome and vegetation type (MCTI's 4th national inventory),
+IPCC-derived Tier 1 stocks by land use and IPCC climate zone, soil organic carbon references and
+soil stock change factors by land use and class, as the LUC-impacts-Brazil model compiled them
+(reference factors, not observations).
 
 - `mcti` (MCTI_ref.xlsx, sheet 'All'): one row per biome (`Biome`, Portuguese without accents:
   'Amazona', 'Mata Atlantica'…) and phytophysiognomy code (`Phyto`: As, Ds, …; case matters, 'Sp'
@@ -28,10 +29,32 @@ both workbooks as the "Reference value for Biomass Carbon", IPCC_ref's formulas 
 carbon (e.g. Pasture AGB = 2.7 × 0.47), and the magnitudes are those of carbon (Amazon dense
 forest AGB 106-139). Region is "BRA" for every row.
 
-Not read (not shipped): SOCref_Subordem.xlsx (soil organic carbon per "ClimSoil" id and land use)
-and Fc.xlsx (stock change factor per "Biome_state" id and land use): their row keys are numeric
-class ids whose legends (ID_CLimSoil_Subordem.xlsx, the state numbering) are not in the shared
-data, so a factor could not be told which soil, climate or state it is for.
+- `soc` (SOCref_Subordem.xlsx): the soil organic carbon reference (MapBiomas 2023a) of each land
+  use (`SOC_SHEETS`: a sheet each) and climate-soil class, `ClimSoil` with `Average`, `Median`,
+  `Standard Deviation` → `carbon_density`, pool soil, value = `Average` (the value the
+  LUC-impacts-Brazil model multiplies by Fc). Each is the mean of MapBiomas' SOC map over the
+  cells of that land use and class, so flagged `derived`. Median and standard deviation are not
+  carried (no column: value_low/value_high hold an interval, and mean ± SD would be a number the
+  source does not print). t C/ha, 0-30 cm (MapBiomas' soil collection); the sheet states no unit,
+  but the model adds these stocks to the biomass carbon stocks above and plots the sum as
+  "C Stock (t/ha)" (Create_input.py).
+- `fc` (Fc.xlsx): the soil carbon stock change factor Fc of each land use (`FC_SHEETS`) and
+  `Biome_state` class (MCTI 2020 / IPCC 2006, 2019) → `stock_change_factor` (dimensionless), pool
+  soil, flag `reported`. Fc is the one factor the model applies (SOC = Fc × SOCref): the product
+  F_LU × F_MG × F_I, not the three separately, so it is kept as one factor.
+
+  **The class ids are kept as the workbooks print them** (stratum "pasture; ClimSoil 101",
+  "pasture; Biome_state 305"): the repository's code builds ClimSoil as 100 × climate class + soil
+  suborder class (SOCref.py) and Biome_state as 100 × biome + state (Create_input.py), but the
+  legends of the classes (climate_reclass.txt, soil_reclass.txt, the Biome and State rasters) are
+  not in the shared data, and the state numbering it uses elsewhere (Cerrado5 … Cerrado27)
+  contradicts the groups of states in MCTI_ref's 'All' (above). Naming a soil, climate, biome or
+  state would be a guess, so `climatic_domain` is empty and `region` is BRA, like every row. A
+  factor is findable by its id once the legend is shipped. An empty cell (no such class under
+  that land use) gives no row; an id that is not a 3-digit class id is an error naming its row.
+  **Sheet 'Other' is not read** in either workbook: every value is 0 (324 SOC, 162 Fc) and the
+  model never reads it (no 'Other' stock in get_C); a zero placeholder is not a reference stock.
+  A sheet that is neither read nor declared skipped is an error naming it.
 """
 
 from __future__ import annotations
@@ -43,22 +66,26 @@ from pydantic import BaseModel, ConfigDict
 
 from ercan import schema
 from ercan.errors import SourceError
-from ercan.harmonize import Sheet, finish, map_codes, parse_numbers, read_sheets, require_columns, to_unit
-from ercan.reference import climate_zones
+from ercan.harmonize import Sheet, finish, map_codes, parse_numbers, read_sheets, require_columns
+from ercan.reference import climate_zones, to_parameter_units
 from ercan.sources import Source
 
 SOURCE = Source(
     id="brazil_reference_stocks",
-    title="Brazil: reference carbon stocks by biome and vegetation type (MCTI) and IPCC Tier 1 stocks by land use and climate zone",
+    title=("Brazil: reference carbon stocks by biome and vegetation type (MCTI), IPCC Tier 1 stocks by land use and climate "
+           "zone, soil organic carbon references and soil stock change factors by land use"),
     publisher="LUC-impacts-Brazil (Leodium2024), compiling MCTI/SIRENE (Brazil's 4th National Inventory) and IPCC 2006/2019 defaults",
     license="GPL-3.0 (repository LICENSE file)",
     citation=(
-        "MCTI (2020) IV Inventário - LULUCF; SIRENE, MCTI & INPE (2020); IPCC (2006, 2019) Vol.4; as compiled in "
+        "MCTI (2020) IV Inventário - LULUCF; SIRENE, MCTI & INPE (2020); IPCC (2006, 2019) Vol.4; MapBiomas Project (2023a) "
+        "Annual Mapping of Soil Organic Carbon Stocks in Brazil 1985-2021 (beta), doi:10.58053/MapBiomas/DHAYLZ; as compiled in "
         "Leodium2024/LUC-impacts-Brazil@c4ddd399558f3d116f51752f1d38a8c27f1ec342 Input/Preliminary_Input/Carbon/"
     ),
     inputs={
         "mcti": "brazil_reference_stocks/MCTI_ref.xlsx",
         "ipcc": "brazil_reference_stocks/IPCC_ref.xlsx",
+        "soc": "brazil_reference_stocks/SOCref_Subordem.xlsx",
+        "fc": "brazil_reference_stocks/Fc.xlsx",
     },
     product="reference_factors",
 )
@@ -101,13 +128,49 @@ CLIMATE_IDS = {1: "warm temperate moist", 2: "tropical dry", 3: "tropical moist"
 IPCC_REFERENCE = "IPCC 2006/2019 Vol.4 Tier 1 defaults, as computed in LUC-impacts-Brazil IPCC_ref.xlsx"
 
 
+class ClassTables(BaseModel):
+    """A workbook of one sheet per land use, each a tidy table (header in row 1) of one value per
+    class id."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    key_column: str
+    value_column: str
+    parameter: str
+    unit: str  # of the workbook's values (stated nowhere in them; see the module docstring)
+    flag: str
+    reference: str
+    sheets: dict[str, str]  # sheet -> land use
+    skipped: dict[str, str]  # sheet -> why it is not read
+
+
+CLASS_ID = r"\d{3}"  # 100 × climate (or biome) class + soil suborder (or state) class
+# Native vegetation (the model's 'Forest' and 'Grassland') and the IPCC_ref land uses but 'Other'.
+SOIL_LAND_USES = {"Forest": "forest", "Grassland": "grassland", **{k: v for k, v in LAND_USES.items() if k != "Other"}}
+OTHER_IS_ZERO = "every value is 0 and the model never reads it: a placeholder, not a reference"
+SOC = ClassTables(
+    key_column="ClimSoil", value_column="Average", parameter="carbon_density", unit="t C/ha", flag="derived",
+    reference="MapBiomas (2023a) soil organic carbon 0-30 cm, mean per climate-soil class and land use, as computed in "
+              "LUC-impacts-Brazil SOCref_Subordem.xlsx",
+    sheets=SOIL_LAND_USES, skipped={"Other": OTHER_IS_ZERO},
+)
+FC = ClassTables(
+    key_column="Biome_state", value_column="Fc", parameter="stock_change_factor", unit="1", flag="reported",
+    reference="MCTI (2020) IV Inventário LULUCF / SIRENE and IPCC 2006/2019 soil stock change factors (F_LU × F_MG × F_I), "
+              "as compiled in LUC-impacts-Brazil Fc.xlsx",
+    sheets=SOIL_LAND_USES, skipped={"Other": OTHER_IS_ZERO},
+)
+
+
 def harmonize(files) -> pa.Table:
     missing = sorted(set(SOURCE.inputs) - set(files))
     if missing:
         raise SourceError(f"no file for role(s) {missing}", hint=f"Ingest the files for roles {sorted(SOURCE.inputs)}.")
-    rows = pd.concat([_mcti(files["mcti"]), _ipcc(files["ipcc"])], ignore_index=True)
-    rows["value"] = to_unit(rows["value"], UNIT, schema.REFERENCE_PARAMETERS["carbon_density"], file=None)
-    rows = rows.assign(parameter="carbon_density", unit=schema.REFERENCE_PARAMETERS["carbon_density"], region=REGION)
+    stocks = pd.concat([_mcti(files["mcti"]), _ipcc(files["ipcc"])], ignore_index=True)
+    rows = pd.concat([stocks.assign(parameter="carbon_density", source_unit=UNIT),
+                      _by_class(files["soc"], SOC), _by_class(files["fc"], FC)], ignore_index=True)
+    rows["value"] = to_parameter_units(rows["value"], rows["parameter"], rows["source_unit"], file=None)
+    rows = rows.assign(unit=rows["parameter"].map(schema.REFERENCE_PARAMETERS), region=REGION)
     return finish(rows, SOURCE.id, schema.REFERENCE_COLUMNS)
 
 
@@ -137,6 +200,26 @@ def _ipcc(raw) -> pd.DataFrame:
         rows = _long(table, spec, pd.Series(land_use, index=table.index), sheets[name])
         frames.append(rows.join(zones, on="sheet_row"))
     return pd.concat(frames, ignore_index=True).assign(reference=IPCC_REFERENCE, snapshot=raw.sha256)
+
+
+def _by_class(raw, spec: ClassTables) -> pd.DataFrame:
+    """One soil factor per land use and class id with a value, stratum "<land use>; <key> <id>"."""
+    sheets = read_sheets(raw, spec.sheets, declared=[*spec.sheets, *spec.skipped])
+    frames = []
+    for name, land_use in spec.sheets.items():
+        table_spec = Table(sheet=name, key_columns=(spec.key_column,), pools={spec.value_column: "soil"})
+        table = _read(sheets[name], table_spec)
+        ids = table[spec.key_column]
+        bad = ~ids.str.fullmatch(CLASS_ID)
+        if bad.any():
+            raise SourceError(
+                f"{ids[bad].iloc[0]!r} is not a 3-digit class id", file=raw.name, sheet=name, row=int(bad.idxmax()),
+                column=spec.key_column, hint="Fix the id: the classes are numbered 101, 102, … as in the other sheets.",
+            )
+        frames.append(_long(table, table_spec, land_use + "; " + spec.key_column + " " + ids, sheets[name]))
+    return pd.concat(frames, ignore_index=True).assign(
+        parameter=spec.parameter, source_unit=spec.unit, flag=spec.flag, reference=spec.reference, snapshot=raw.sha256
+    )
 
 
 def _read(sheet: Sheet, spec: Table) -> pd.DataFrame:

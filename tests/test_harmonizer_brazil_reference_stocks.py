@@ -77,13 +77,46 @@ def test_ipcc_tier1_stocks_by_land_use_and_climate_zone(rows):
 
 
 def test_row_inventory_and_unique_keys(rows):
-    ipcc = rows[rows.reference.str.contains("IPCC_ref")]
-    assert len(rows) - len(ipcc) == 335 * 4  # 540 rows less 197 empty and 8 by state groups, 4 pools
-    assert len(ipcc) == 6 * 5 * 4  # land uses x climate zones x pools
+    by_file = rows.reference.str.extract(r"(MCTI_ref|IPCC_ref|SOCref_Subordem|Fc)\.xlsx", expand=False).value_counts()
+    assert by_file["MCTI_ref"] == 335 * 4  # 540 rows less 197 empty and 8 by state groups, 4 pools
+    assert by_file["IPCC_ref"] == 6 * 5 * 4  # land uses x climate zones x pools
+    assert by_file["SOCref_Subordem"] == 212 + 206 + 212 + 142 + 118 + 195 + 169  # filled Average cells of the 7 sheets read
+    assert by_file["Fc"] == 162 * 5 + 140 + 50  # Forest, Grassland, Perennial, Semiperennial, Forestry full; Pasture, Temporary
     assert not rows.duplicated(list(schema.REFERENCE_KEY)).any()
     assert set(rows.region) == {"BRA"} and rows.condition_variable.isna().all()
     files = sample_files(SOURCE_ID)
-    assert set(rows.snapshot) == {files["mcti"].sha256, files["ipcc"].sha256}
+    assert set(rows.snapshot) == {files[role].sha256 for role in ("mcti", "ipcc", "soc", "fc")}
+
+
+def test_soil_organic_carbon_references_by_land_use_and_climate_soil_class(rows):
+    # SOCref_Subordem.xlsx, sheet Forest, row 2: ClimSoil 101 | Average 59.51390587549033 | Median 55 | SD 30.18…
+    forest = stock(rows, "forest; ClimSoil 101", "soil")
+    assert forest.value == pytest.approx(59.51390587549033)
+    assert (forest.parameter, forest.unit, forest.flag, forest.region) == ("carbon_density", "t C/ha", "derived", "BRA")
+    assert pd.isna(forest.climatic_domain) and pd.isna(forest.value_low)  # class legend not shipped; SD not carried
+    assert stock(rows, "pasture; ClimSoil 102", "soil").value == pytest.approx(143.5310813061496)  # sheet Pasture, B3
+    assert stock(rows, "forest plantation; ClimSoil 128", "soil").value == 297.3  # sheet Forestry, B29: the largest
+    assert "perennial cropland; ClimSoil 102" not in set(rows.stratum)  # sheet Perennial, row 3: no value
+
+
+def test_stock_change_factors_by_land_use_and_biome_state_class(rows):
+    # Fc.xlsx, sheet Perennial, row 56: Biome_state 301 | Fc 0.71 (the other biomes: 0.98)
+    perennial = stock(rows, "perennial cropland; Biome_state 301", "soil")
+    assert (perennial.value, perennial.parameter, perennial.unit, perennial.flag) == (0.71, "stock_change_factor", "1", "reported")
+    assert stock(rows, "perennial cropland; Biome_state 101", "soil").value == 0.98
+    assert stock(rows, "pasture; Biome_state 101", "soil").value == 0.98  # sheet Pasture, B2
+    assert stock(rows, "pasture; Biome_state 310", "soil").value == 1.07  # sheet Pasture, B65: above 1
+    assert stock(rows, "forest; Biome_state 627", "soil").value == 1  # native vegetation is the reference
+    assert "pasture; Biome_state 106" not in set(rows.stratum)  # sheet Pasture, row 7: empty
+
+
+def test_the_other_sheets_are_zero_placeholders_and_not_read(rows):
+    for role in ("soc", "fc"):
+        workbook = openpyxl.load_workbook(SAMPLE_DATA / INPUTS[role], read_only=True)
+        values = {cell for row in workbook["Other"].iter_rows(min_row=2, min_col=2, values_only=True) for cell in row}
+        assert values == {0}, role
+    assert not rows.stratum.str.startswith("other land;").any()
+
 
 
 # --- drift ---------------------------------------------------------------------------------------
@@ -128,3 +161,41 @@ def test_a_renumbered_climate_zone_is_refused(tmp_path):
     changed = edited_workbook(tmp_path, "ipcc", renumber)
     with pytest.raises(SourceError, match=r"file 'IPCC_ref.xlsx', sheet 'Sheet1', row 18, column 'C': the climate zone ids"):
         harmonize_sample(SOURCE_ID, ipcc=changed)
+
+
+def test_an_undeclared_sheet_is_named(tmp_path):
+    changed = edited_workbook(tmp_path, "fc", lambda workbook: workbook.create_sheet("Mosaic"))
+    with pytest.raises(SourceError, match=r"file 'Fc.xlsx', sheet 'Mosaic': sheet 'Mosaic' is not declared"):
+        harmonize_sample(SOURCE_ID, fc=changed)
+
+
+def test_a_renamed_sheet_suggests_the_closest(tmp_path):
+    def rename(workbook):
+        workbook["Perennial"].title = "Perenial"  # as the repository's SOCref.py spells it
+    changed = edited_workbook(tmp_path, "soc", rename)
+    with pytest.raises(SourceError, match=r"file 'SOCref_Subordem.xlsx': sheet 'Perennial' is missing \(did you mean 'Perenial'\?\)"):
+        harmonize_sample(SOURCE_ID, soc=changed)
+
+
+def test_a_renamed_value_column_in_a_soil_workbook_suggests_the_closest(tmp_path):
+    def rename(workbook):
+        workbook["Pasture"]["B1"] = "Mean"
+    changed = edited_workbook(tmp_path, "soc", rename)
+    with pytest.raises(SourceError, match=r"file 'SOCref_Subordem.xlsx', sheet 'Pasture', row 1: expected column 'Average' is missing"):
+        harmonize_sample(SOURCE_ID, soc=changed)
+
+
+def test_a_class_id_that_is_not_one_names_its_row(tmp_path):
+    def write(workbook):
+        workbook["Temporary"]["A10"] = "109a"
+    changed = edited_workbook(tmp_path, "fc", write)
+    with pytest.raises(SourceError, match=r"file 'Fc.xlsx', sheet 'Temporary', row 10, column 'Biome_state': '109a' is not a 3-digit class id"):
+        harmonize_sample(SOURCE_ID, fc=changed)
+
+
+def test_a_factor_written_as_text_names_its_cell(tmp_path):
+    def write(workbook):
+        workbook["Perennial"]["B56"] = "0,71"
+    changed = edited_workbook(tmp_path, "fc", write)
+    with pytest.raises(SourceError, match=r"file 'Fc.xlsx', sheet 'Perennial', row 56, column 'Fc': '0,71' is not a number"):
+        harmonize_sample(SOURCE_ID, fc=changed)
