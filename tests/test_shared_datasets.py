@@ -1,0 +1,53 @@
+"""Every dataset of the shared data folder is read by a source (or, for a vocabulary, a crosswalk),
+as docs/sources.md declares; `ercan sources` lists every registered source."""
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from ercan.sources import PROJECT_ROOT, registry
+
+SOURCES_DOC = PROJECT_ROOT / "docs" / "sources.md"
+# The programme's shared data folder, where it is on the machine (not part of a clone).
+SHARED_DATA = Path(os.environ.get("ERCAN_SHARED_DATA", "/work/shared/data"))
+
+
+def declared_readers() -> dict[str, list[str]]:
+    """docs/sources.md, section 'Shared datasets and what reads them': dataset → readers."""
+    text = SOURCES_DOC.read_text(encoding="utf-8")
+    section = text.split("## Shared datasets and what reads them", 1)[1].split("\n## ", 1)[0]
+    rows = re.findall(r"^\| `([^`]+)` \| (.+) \|$", section, flags=re.MULTILINE)
+    return {dataset: re.findall(r"`([^`]+)`", readers) for dataset, readers in rows}
+
+
+def test_every_declared_dataset_has_readers_that_exist():
+    readers = declared_readers()
+    assert len(readers) >= 16
+    for dataset, names in readers.items():
+        assert names, f"{dataset}: no source reads it"
+        for name in names:
+            assert name in registry() or (PROJECT_ROOT / name).is_file(), f"{dataset}: {name!r} is no source or file"
+
+
+def test_every_source_reads_a_declared_dataset():
+    read = {name for names in declared_readers().values() for name in names}
+    assert set(registry()) <= read, f"sources missing from the table: {sorted(set(registry()) - read)}"
+
+
+@pytest.mark.skipif(not SHARED_DATA.is_dir(), reason=f"the shared data folder {SHARED_DATA} is not on this machine")
+def test_every_shared_dataset_is_declared():
+    on_disk = {path.name for path in SHARED_DATA.iterdir() if path.is_dir()}
+    assert on_disk == set(declared_readers()), "a shared dataset without a reader, or a row for one that is gone"
+
+
+def test_ercan_sources_lists_every_source(tmp_path):
+    env = {**os.environ, "COLUMNS": "400", "ERCAN_STORAGE": str(tmp_path)}
+    result = subprocess.run([str(Path(sys.executable).with_name("ercan")), "sources"], capture_output=True, text=True,
+                            timeout=120, env=env)
+    assert result.returncode == 0, result.stderr
+    listed = {line.split("│")[1].strip() for line in result.stdout.splitlines() if line.count("│") > 2}
+    assert set(registry()) <= listed
