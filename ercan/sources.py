@@ -50,6 +50,10 @@ class Source(BaseModel):
     # The product the source's rows feed: measurements of areas go to `observations`; method
     # parameters (IPCC defaults, national reference stocks) to `reference_factors`.
     product: Literal["observations", "reference_factors"] = "observations"
+    # Where the values come from: a publisher's `dataset` (an inventory, an assessment), or
+    # `literature`, figures cited one by one from documents. Accounting labels the net emissions of
+    # literature with method `literature`, so a paper's sink is never taken for an inventory's.
+    origin: Literal["dataset", "literature"] = "dataset"
 
 
 @dataclass(frozen=True)
@@ -112,6 +116,11 @@ def registry() -> dict[str, Harmonizer]:
             raise ConfigError(f"source id {source.id!r} is declared twice ({inspect.getfile(module)})")
         found[source.id] = Harmonizer(source, module.harmonize, Path(inspect.getfile(module)), suite_folder)
     return dict(sorted(found.items()))
+
+
+def of_origin(origin: str) -> set[str]:
+    """The ids of the registered sources whose values have this origin (`Source.origin`)."""
+    return {source_id for source_id, harmonizer in registry().items() if harmonizer.source.origin == origin}
 
 
 def get(source_id: str) -> Harmonizer:

@@ -85,6 +85,7 @@ SOURCE = Source(
         "Solutions, Bulletin of the CAS 37(4); CIKD (2024) 生态系统碳汇发展的国际进展与中国展望; each line names its document"
     ),
     inputs={"figures": "programme_figures/literature_figures.csv"},
+    origin="literature",  # carbon_fluxes labels its sinks method `literature`, not an inventory's `reported`
 )
 
 

@@ -7,6 +7,7 @@ import pytest
 from pydantic import ValidationError
 
 from conftest import edited_copy, harmonize_sample, replace_line, sample_files
+from ercan.accounting.fluxes import reported
 from ercan.errors import SourceError
 from ercan.harmonizers.programme_figures import FIGURES, Figure, skipped
 from ercan.schema import OBSERVATION_KEY
@@ -128,3 +129,10 @@ def test_a_removed_line_is_named(tmp_path):
     path = edited_copy(tmp_path, SOURCE_ID, "figures", lambda lines: lines[:33] + lines[34:])  # drop line 34
     with pytest.raises(SourceError, match=r"declared figure '全国森林面积' \(China, period none\) is not in the file"):
         harmonize_sample(SOURCE_ID, figures=path)
+
+
+def test_cited_sinks_are_literature_in_carbon_fluxes_not_an_inventory_report(rows):
+    # lines 2, 17 and 39: the three net emissions of the file
+    fluxes = reported(rows)
+    assert len(fluxes) == 3 and set(fluxes.method) == {"literature"}
+    assert set(reported(harmonize_sample("crf_austria")).method) == {"reported"}  # an inventory stays `reported`

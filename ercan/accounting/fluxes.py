@@ -10,6 +10,8 @@ period, by method, beside what inventories report (IPCC 2006 GL Vol. 4, Ch. 2):
 - `reported_stock_change`: inventories' reported annual carbon stock changes per pool, summed and
   converted (× 44/12) — checkable against the same inventory's reported net emissions.
 - `reported`: net emissions as inventories report them (UNFCCC, CRF), untouched, for comparison.
+- `literature`: net emissions as documents cite them (sources of origin `literature`), untouched:
+  not an inventory's report.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import pandas as pd
 from ercan.accounting import methods, uncertainty
 from ercan.accounting.stocks import join_snapshots, sum_with_uncertainty, with_default_uncertainty
 from ercan.schema import VARIABLE_UNITS
+from ercan.sources import of_origin
 
 _SERIES = ["source", "area_code", "area_level", "parent_code", "land_category", "category", "pool", "method"]
 _UNIT = VARIABLE_UNITS["net_emissions"]
@@ -129,4 +132,5 @@ def reported_stock_change(observations: pd.DataFrame) -> pd.DataFrame:
 
 def reported(observations: pd.DataFrame) -> pd.DataFrame:
     rows = observations[observations["variable"] == "net_emissions"]
-    return rows.assign(method="reported", uncertainty_basis=np.where(rows["uncertainty"].notna(), "reported", None))
+    method = np.where(rows["source"].isin(of_origin("literature")), "literature", "reported")
+    return rows.assign(method=method, uncertainty_basis=np.where(rows["uncertainty"].notna(), "reported", None))
