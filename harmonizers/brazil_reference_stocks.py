@@ -30,7 +30,7 @@ carbon (e.g. Pasture AGB = 2.7 × 0.47), and the magnitudes are those of carbon 
 forest AGB 106-139). Region is "BRA" for every row.
 
 - `soc` (SOCref_Subordem.xlsx): the soil organic carbon reference (MapBiomas 2023a) of each land
-  use (`SOC_SHEETS`: a sheet each) and climate-soil class, `ClimSoil` with `Average`, `Median`,
+  use (`SOIL_LAND_USES`: a sheet each) and climate-soil class, `ClimSoil` with `Average`, `Median`,
   `Standard Deviation` → `carbon_density`, pool soil, value = `Average` (the value the
   LUC-impacts-Brazil model multiplies by Fc). Each is the mean of MapBiomas' SOC map over the
   cells of that land use and class, so flagged `derived`. Median and standard deviation are not
@@ -38,7 +38,7 @@ forest AGB 106-139). Region is "BRA" for every row.
   source does not print). t C/ha, 0-30 cm (MapBiomas' soil collection); the sheet states no unit,
   but the model adds these stocks to the biomass carbon stocks above and plots the sum as
   "C Stock (t/ha)" (Create_input.py).
-- `fc` (Fc.xlsx): the soil carbon stock change factor Fc of each land use (`FC_SHEETS`) and
+- `fc` (Fc.xlsx): the soil carbon stock change factor Fc of each land use (the same sheets) and
   `Biome_state` class (MCTI 2020 / IPCC 2006, 2019) → `stock_change_factor` (dimensionless), pool
   soil, flag `reported`. Fc is the one factor the model applies (SOC = Fc × SOCref): the product
   F_LU × F_MG × F_I, not the three separately, so it is kept as one factor.
