@@ -209,6 +209,7 @@ REFERENCE_PARAMETERS: dict[str, str] = {
     "biomass_growth": "t dm/ha/yr",  # default annual biomass growth
     "carbon_density": "t C/ha",  # default or reference carbon stock (pool says which)
     "stock_change_factor": "1",  # relative stock change factors (F_LU, F_MG, F_I)
+    "climatic_domain_share": "%",  # share of a country's area in a climatic domain (region = the country)
 }
 CLIMATIC_DOMAINS = ("tropical", "subtropical", "temperate", "boreal", "polar")
 # What a factor's validity range (condition_min … condition_max) is measured in.
