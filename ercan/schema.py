@@ -158,7 +158,8 @@ PRODUCT_FIELDS: dict[str, Field] = {
         _f("tolerance", pa.float64(), "The relative tolerance the comparison is judged against."),
         _f("within_tolerance", pa.bool_(), "Whether |relative_difference| ≤ tolerance; empty when coverage is partial."),
         _f("method", pa.string(), "How the value was obtained: `reported`, `density_x_area`, `pool_sum`, "
-           "`bottom_up`, `regional_density:<region>` (gap-filled), `stock_difference`, `gain_loss`, ... "
+           "`bottom_up`, `regional_density:<region>` and `tier1_climatic_domain` (gap-filled), "
+           "`growing_stock_bcef`, `stock_difference`, `gain_loss`, ... "
            "(docs/accounting.md)."),
         _f("uncertainty_basis", pa.string(), "`reported` when the uncertainty comes from the sources, `default` "
            "when a documented default stood in for a missing one.", allowed=("reported", "default")),
