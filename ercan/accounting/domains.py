@@ -52,9 +52,11 @@ def factor_uncertainty(rows: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
 
 
 def in_class(estimates: pd.DataFrame, factors: pd.DataFrame, parameter: str, condition: str, on: list[str]) -> pd.DataFrame:
-    """Per row of `estimates`, the mean over strata of `parameter` rows (matched `on` columns) whose
-    validity range [condition_min, condition_max) holds the estimate's `condition` value: columns
-    <parameter>, <parameter>_u (its uncertainty), <parameter>_basis, <parameter>_snapshot."""
+    """Per row of `estimates`, the mean over strata (forest types) of the `parameter` rows of
+    `factors` (one source's) that match on the `on` columns and whose validity range
+    [condition_min, condition_max) holds the estimate's `condition` value. Adds the columns
+    <parameter>, <parameter>_u (its uncertainty), <parameter>_basis, <parameter>_snapshot; a row
+    no factor holds for is dropped."""
     table = factors[factors["parameter"] == parameter]
     u, basis = factor_uncertainty(table)
     table = pd.DataFrame({**{c: table[c] for c in on}, "low": table["condition_min"], "high": table["condition_max"],
