@@ -203,7 +203,7 @@ def account(storage: Storage) -> dict[str, pd.DataFrame]:
     factors = accepted_rows(storage, "reference_factors")
     return {
         "observations": observations,
-        **build(observations, Options.from_env()),
+        **build(observations, Options.from_env(), factors),
         "reference_factors": factors,
         "quality": quality_rows(storage),
     }

@@ -158,8 +158,9 @@ PRODUCT_FIELDS: dict[str, Field] = {
         _f("tolerance", pa.float64(), "The relative tolerance the comparison is judged against."),
         _f("within_tolerance", pa.bool_(), "Whether |relative_difference| ≤ tolerance; empty when coverage is partial."),
         _f("method", pa.string(), "How the value was obtained: `reported`, `density_x_area`, `pool_sum`, "
-           "`bottom_up`, `regional_density:<region>` (gap-filled), `stock_difference`, `gain_loss`, `literature` "
-           "(net emissions cited from documents), ... "
+           "`bottom_up`, `regional_density:<region>` and `tier1_climatic_domain` (gap-filled), "
+           "`growing_stock_bcef`, `stock_difference`, `gain_loss`, `literature` (net emissions cited from "
+           "documents), ... "
            "(docs/accounting.md)."),
         _f("uncertainty_basis", pa.string(), "`reported` when the uncertainty comes from the sources, `default` "
            "when a documented default stood in for a missing one.", allowed=("reported", "default")),
@@ -210,6 +211,7 @@ REFERENCE_PARAMETERS: dict[str, str] = {
     "biomass_growth": "t dm/ha/yr",  # default annual biomass growth
     "carbon_density": "t C/ha",  # default or reference carbon stock (pool says which)
     "stock_change_factor": "1",  # relative stock change factors (F_LU, F_MG, F_I)
+    "climatic_domain_share": "%",  # share of a country's area in a climatic domain (region = the country)
 }
 CLIMATIC_DOMAINS = ("tropical", "subtropical", "temperate", "boreal", "polar")
 # What a factor's validity range (condition_min … condition_max) is measured in.

@@ -144,7 +144,7 @@ def test_world_stock_is_published_reported_only_and_gap_filled(products):
 
 
 def test_gap_filling_is_switchable(observations):
-    stocks = build(observations[observations.source == "fra2020"], Options(gap_fill=False))["carbon_stocks"]
+    stocks = build(observations[observations.source == "fra2020"], Options(gap_fill="off"))["carbon_stocks"]
     assert not (stocks.flag == "gap_filled").any()
     assert not stocks.method.str.startswith("regional_density").any()
 

@@ -88,8 +88,8 @@ obs = cat["observations"].read()
 print(json.dumps({"rows": ref.groupby("source").size().to_dict(), "in_observations": sorted(set(obs.source) & set(ref.source)),
                   "licenses": cat["reference_factors"].metadata["license"]}))
 """)
-    assert facts["rows"] == {"brazil_reference_stocks": 3714, "fra_biomass_calculator": 78, "ipcc_defaults": 1776,
-                             "ipcc_factors_jrc": 153}
+    assert facts["rows"] == {"brazil_reference_stocks": 3714, "fra_biomass_calculator": 78, "fra_climatic_domains": 1180,
+                             "ipcc_defaults": 1776, "ipcc_factors_jrc": 153}
     assert facts["in_observations"] == []
     assert "GPL-3.0 (repository LICENSE file)" in facts["licenses"]
 

@@ -21,8 +21,9 @@ def factors():
     return {source: harmonize_sample(source) for source in REFERENCE_SOURCES}
 
 
-def test_the_four_reference_sources_are_registered_for_the_reference_product():
-    assert REFERENCE_SOURCES == ["brazil_reference_stocks", "fra_biomass_calculator", "ipcc_defaults", "ipcc_factors_jrc"]
+def test_the_reference_sources_are_registered_for_the_reference_product():
+    assert REFERENCE_SOURCES == ["brazil_reference_stocks", "fra_biomass_calculator", "fra_climatic_domains", "ipcc_defaults",
+                                 "ipcc_factors_jrc"]
 
 
 def test_every_source_uses_one_domain_vocabulary_and_adjoining_classes(factors):

@@ -1,30 +1,50 @@
 """Gap-filling of carbon pools a country did not report (explicit, flagged, switchable).
 
-A missing pool's density is the area-weighted density of the country's nearest UN M49 region
-whose reporting members have it (sub-region, then region, then the world), from the same source
-and year; the stock is that density × the country's forest area. Every filled row carries
-`flag = gap_filled` and `method = regional_density:<region>`, so reported-only figures can always
-be told apart and recomputed without them.
+Two methods (`Options.gap_fill`; docs/accounting.md compares them):
+
+- `regional_density` (the default): a missing pool's density is the area-weighted density of the
+  country's nearest UN M49 region whose reporting members have it (sub-region, then region, then
+  the world), from the same source and year. `method = regional_density:<region>`.
+- `tier1_climatic_domain`: the living-biomass pools (agb, bgb) from IPCC Tier 1 defaults instead:
+  Σ_domain share × the domain's default above-ground biomass of mature natural forest on the
+  country's continent (× R for bgb) × CF (`tier1_densities`). `method = tier1_climatic_domain`.
+  Pools without a Tier 1 default in the shipped tables (dead wood, litter, soil), and countries
+  without domain shares, still get the regional density.
+
+The stock is the density × the country's forest area. Every filled row carries
+`flag = gap_filled`, so reported-only figures can always be told apart and recomputed without them.
 """
 
 from __future__ import annotations
 
 import pandas as pd
 
-from ercan.accounting.hierarchy import m49_ancestors
+from pathlib import Path
+
+import numpy as np
+
+from ercan.accounting.domains import carbon_fractions, domain_weights, factor_uncertainty, in_class
+from ercan.accounting.hierarchy import m49_ancestors, m49_code
 from ercan.accounting.stocks import JOIN, TOTAL_POOLS, join_snapshots, pool_sum
 from ercan.accounting.uncertainty import defaults, of_product
 from ercan.schema import VARIABLE_UNITS
 
 _SERIES = ["source", "year", "pool"]
+METHODS = ("regional_density", "tier1_climatic_domain")
+TIER1_METHOD = "tier1_climatic_domain"
+TIER1_SOURCE = "ipcc_defaults"  # Earthshot's processed IPCC Tier 1 table: biomass and R by ecozone and continent
+# Which continent of the Tier 1 table a country's UN M49 region belongs to (with the reason).
+TIER1_CONTINENTS = pd.read_csv(Path(__file__).with_name("tier1_continents.csv"), dtype=str)
 
 
-def fill_pools(area: pd.DataFrame, stocks: pd.DataFrame, regional_densities: pd.DataFrame) -> pd.DataFrame:
+def fill_pools(area: pd.DataFrame, stocks: pd.DataFrame, regional_densities: pd.DataFrame,
+               tier1: pd.DataFrame | None = None) -> pd.DataFrame:
     """Gap-filled carbon_density and carbon_stock rows for every (country, year) with a forest area
     and a pool of TOTAL_POOLS it lacks; plus the gap-filled `total` of such countries.
 
     `area`: national forest areas (with uncertainty); `stocks`: national stocks as derived from
-    reports (national_stocks); `regional_densities`: reported-only aggregate carbon_density rows."""
+    reports (national_stocks); `regional_densities`: reported-only aggregate carbon_density rows;
+    `tier1`: Tier 1 densities per country and pool (`tier1_densities`), preferred where given."""
     pools = pd.DataFrame({"pool": TOTAL_POOLS})
     wanted = area[JOIN + ["value", "uncertainty", "snapshot"]].merge(pools, how="cross")
     have = stocks[stocks["pool"].isin(TOTAL_POOLS)][JOIN + ["pool"]].assign(reported=True)
@@ -41,18 +61,22 @@ def fill_pools(area: pd.DataFrame, stocks: pd.DataFrame, regional_densities: pd.
         columns={"area_code": "region", "value": "density", "snapshot": "region_snapshot"}
     )
     candidates = missing.merge(ancestors, on="area_code").merge(regional, on=["region", *_SERIES])
+    candidates = candidates.assign(method="regional_density:" + candidates["region"],
+                                   u_density=defaults()["carbon_density"], basis="default")
+    if tier1 is not None and not tier1.empty:
+        # before the nearest region (depth 0): a Tier 1 default, where there is one, wins
+        from_tier1 = missing.merge(tier1.rename(columns={"snapshot": "region_snapshot"}), on=["area_code", "pool"])
+        candidates = pd.concat([candidates, from_tier1.assign(depth=-1, method=TIER1_METHOD)], ignore_index=True)
     filled = candidates.sort_values("depth").drop_duplicates(JOIN + ["pool"], keep="first")
     if filled.empty:
         return filled
-    u_density = defaults()["carbon_density"]
-    common = {"flag": "gap_filled", "uncertainty_basis": "default",
-              "method": "regional_density:" + filled["region"],
+    common = {"flag": "gap_filled", "uncertainty_basis": filled["basis"], "method": filled["method"],
               "snapshot": [join_snapshots(p) for p in zip(filled["snapshot"], filled["region_snapshot"])]}
     densities = filled.assign(variable="carbon_density", unit=VARIABLE_UNITS["carbon_density"],
-                              value=filled["density"], uncertainty=u_density, **common)
+                              value=filled["density"], uncertainty=filled["u_density"], **common)
     stock_rows = filled.assign(
         variable="carbon_stock", unit=VARIABLE_UNITS["carbon_stock"], value=filled["density"] * filled["value"],
-        uncertainty=of_product(pd.concat([filled["uncertainty"], pd.Series(u_density, index=filled.index)], axis=1)),
+        uncertainty=of_product(np.column_stack([filled["uncertainty"], filled["u_density"]])),
         **common,
     )
     keep = JOIN + ["variable", "unit", "pool", "value", "uncertainty", "uncertainty_basis", "flag", "method", "snapshot"]
@@ -60,3 +84,48 @@ def fill_pools(area: pd.DataFrame, stocks: pd.DataFrame, regional_densities: pd.
     completed = pd.concat([stocks[stocks["pool"].isin(TOTAL_POOLS)], stock_rows], ignore_index=True)
     totals = pool_sum(completed, "total", TOTAL_POOLS)
     return pd.concat([densities, stock_rows, totals[totals["flag"] == "gap_filled"]], ignore_index=True)
+
+
+def tier1_densities(factors: pd.DataFrame, countries) -> pd.DataFrame:
+    """(area_code, pool, density, u_density, basis, snapshot): IPCC Tier 1 carbon densities (t C/ha)
+    of the living-biomass pools for these countries, Σ_domain weight × the domain's default × CF
+    (weights: domains.domain_weights).
+
+    A domain's default on a continent is the mean over its ecological zones (the country's zone
+    split is unknown) of the Tier 1 above-ground biomass of natural forest in stands over 20 years
+    (Kmax), and of that biomass × R (R from the zone's own ratios, in the class of that biomass);
+    where the table has no row for the domain on the country's continent, the mean over all
+    continents. U: half the table's low-high range (its meaning varies by row, as ipcc_defaults
+    says) for the biomass, the documented default for R and CF (domains.py)."""
+    weights = domain_weights(factors)
+    continent_of = dict(zip(TIER1_CONTINENTS["m49"].map(m49_code), TIER1_CONTINENTS["continent"]))
+    continents = pd.DataFrame([(c, next((continent_of[r] for r in m49_ancestors(c) if r in continent_of), None))
+                               for c in countries], columns=["area_code", "region"]).dropna()
+    table = factors[(factors["source"] == TIER1_SOURCE) & (factors["stratum"] == "natural")]
+    mature = table[(table["parameter"] == "biomass_density") & (table["pool"] == "agb")
+                   & (table["condition_variable"] == "stand_age") & (table["condition_min"] == 20)]
+    u, _ = factor_uncertainty(mature)
+    zones = pd.DataFrame({"climatic_domain": mature["climatic_domain"], "ecological_zone": mature["ecological_zone"],
+                          "region": mature["region"], "biomass_density": mature["value"], "u_agb": u,
+                          "snapshot": mature["snapshot"]}).reset_index(drop=True)
+    zones = in_class(zones, table, "root_to_shoot", "biomass_density", ["ecological_zone", "region"])
+    zones = zones.assign(below=zones["biomass_density"] * zones["root_to_shoot"])
+    means = {"agb": ("biomass_density", "mean"), "bgb": ("below", "mean"), "u_agb": ("u_agb", "mean"),
+             "u_r": ("root_to_shoot_u", "mean"), "snapshot": ("snapshot", join_snapshots)}
+    by_continent = zones.groupby(["climatic_domain", "region"]).agg(**means).reset_index()
+    everywhere = zones.groupby("climatic_domain").agg(**means).reset_index()
+    domains = continents.merge(weights.rename(columns={"snapshot": "snapshot_shares"}), on="area_code")
+    own = domains.merge(by_continent, on=["climatic_domain", "region"], how="left")
+    fallback = domains.merge(everywhere, on="climatic_domain", how="left").set_index(own.index)
+    own = own.fillna({c: fallback[c] for c in ("agb", "bgb", "u_agb", "u_r", "snapshot")})
+    own = own.merge(carbon_fractions(factors), on="climatic_domain").dropna(subset=["agb"])
+    frames = []
+    for pool, u_parts in (("agb", ["u_agb", "carbon_fraction_u"]), ("bgb", ["u_agb", "u_r", "carbon_fraction_u"])):
+        part = own.assign(wd=own["weight"] * own[pool] * own["carbon_fraction"])
+        part = part.assign(wdu=part["wd"] * of_product(part[u_parts].to_numpy()), snapshots=part["snapshot"] + ";"
+                           + part["snapshot_shares"] + ";" + part["carbon_fraction_snapshot"])
+        rows = part.groupby("area_code").agg(weights=("weight", "sum"), density=("wd", "sum"), spread=("wdu", "sum"),
+                                             snapshot=("snapshots", join_snapshots)).reset_index()
+        rows = rows[np.isclose(rows.pop("weights"), 1.0)]  # every forest domain of the country has its default
+        frames.append(rows.assign(pool=pool, u_density=rows.pop("spread") / rows["density"], basis="default"))
+    return pd.concat(frames, ignore_index=True)

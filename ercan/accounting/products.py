@@ -9,7 +9,9 @@ import pandas as pd
 
 from ercan.accounting.aggregate import bottom_up
 from ercan.accounting.fluxes import carbon_fluxes
-from ercan.accounting.gapfill import fill_pools
+from ercan.accounting.gapfill import METHODS as GAP_FILL_METHODS
+from ercan.accounting.gapfill import TIER1_METHOD, fill_pools, tier1_densities
+from ercan.accounting.growing_stock import biomass_from_growing_stock
 from ercan.accounting.hierarchy import Hierarchy
 from ercan.accounting.reconcile import reconcile
 from ercan.accounting.restoration import restoration_progress
@@ -23,31 +25,38 @@ STOCK_VARIABLES = ("area", "carbon_density", "carbon_stock")
 
 @dataclass(frozen=True)
 class Options:
-    """Accounting switches a steward may turn (ERCAN_GAP_FILL=off, see docs/accounting.md)."""
+    """Accounting switches a steward may turn (ERCAN_GAP_FILL, ERCAN_INTERPOLATE_YEARS; docs/accounting.md)."""
 
-    gap_fill: bool = True
+    # How missing pools are filled: `regional_density`, `tier1_climatic_domain`, or `off` (gapfill.py)
+    gap_fill: str = "regional_density"
     # Years to interpolate national stock series at (between reporting years only; none by default)
     interpolate_years: tuple[int, ...] = ()
 
     @classmethod
     def from_env(cls) -> Options:
-        """ERCAN_GAP_FILL=off turns gap-filling off; ERCAN_INTERPOLATE_YEARS="2016-2019,2021" asks
-        for interpolated national series at those years."""
+        """ERCAN_GAP_FILL=off turns gap-filling off, =tier1_climatic_domain fills living biomass from
+        IPCC Tier 1 defaults (=on: the default method); ERCAN_INTERPOLATE_YEARS="2016-2019,2021"
+        asks for interpolated national series at those years."""
         years, text = [], os.environ.get("ERCAN_INTERPOLATE_YEARS", "")
         for part in filter(None, text.replace(" ", "").split(",")):
             first, _, last = part.partition("-")
             if not (first.isdigit() and (last.isdigit() or not last)):
                 raise ConfigError(f"ERCAN_INTERPOLATE_YEARS={text!r}: write years or ranges, e.g. '2016-2019,2021'")
             years += range(int(first), int(last or first) + 1)
-        gap_fill = os.environ.get("ERCAN_GAP_FILL", "on").lower() not in ("off", "0", "false", "no")
+        gap_fill = os.environ.get("ERCAN_GAP_FILL", "on").strip().lower()
+        gap_fill = {"on": cls.gap_fill, "0": "off", "false": "off", "no": "off"}.get(gap_fill, gap_fill)
+        if gap_fill not in (*GAP_FILL_METHODS, "off"):
+            raise ConfigError(f"ERCAN_GAP_FILL={gap_fill!r}: write one of {', '.join((*GAP_FILL_METHODS, 'off'))}")
         return cls(gap_fill=gap_fill, interpolate_years=tuple(years))
 
 
-def carbon_stocks(observations: pd.DataFrame, hierarchy: Hierarchy, options: Options) -> pd.DataFrame:
+def carbon_stocks(observations: pd.DataFrame, hierarchy: Hierarchy, options: Options,
+                  factors: pd.DataFrame | None = None) -> pd.DataFrame:
     """Forest area, carbon density and carbon stock per pool: countries as reported/derived,
     regions and the world bottom-up from countries, each aggregate with its coverage. With
     gap-filling, missing pools are filled (flagged) and every aggregate's stock is published a
-    second time, gap-filled, beside the reported-only one."""
+    second time, gap-filled, beside the reported-only one. With reference `factors`, national
+    biomass stocks are also estimated from growing stock (flag `estimated`, growing_stock.py)."""
     stocks = national_stocks(observations)
     if stocks.empty:  # no source reports carbon densities
         return pd.DataFrame()
@@ -63,11 +72,16 @@ def carbon_stocks(observations: pd.DataFrame, hierarchy: Hierarchy, options: Opt
     basis = area[["area_code", "year", "value"]]
     reported_only = bottom_up(members, hierarchy, basis).assign(method="bottom_up")
     frames = [members, reported_only]
+    if factors is not None and not factors.empty:
+        frames.append(biomass_from_growing_stock(observations, factors))
     if options.interpolate_years:
         frames.append(interpolate(members, options.interpolate_years))
-    if options.gap_fill:
+    if options.gap_fill != "off":
         regional_densities = reported_only[reported_only["variable"] == "carbon_density"]
-        filled = fill_pools(area, stocks, regional_densities)
+        tier1 = None
+        if options.gap_fill == TIER1_METHOD and factors is not None and not factors.empty:
+            tier1 = tier1_densities(factors, area["area_code"].unique())
+        filled = fill_pools(area, stocks, regional_densities, tier1)
         if not filled.empty:
             frames += [filled, _gap_filled_aggregates(stocks, filled, reported_only, hierarchy, basis)]
     return pd.concat(frames, ignore_index=True)
@@ -87,14 +101,15 @@ def _gap_filled_aggregates(stocks, filled, reported_only, hierarchy, basis) -> p
     return aggregates.assign(flag="gap_filled", method="bottom_up_gap_filled")
 
 
-def build(observations: pd.DataFrame, options: Options = Options()) -> dict[str, pd.DataFrame]:
+def build(observations: pd.DataFrame, options: Options = Options(), factors: pd.DataFrame | None = None) -> dict[str, pd.DataFrame]:
+    """The accounting products from the observations and (optional) the reference factors."""
     observations = conform(observations)
     hierarchy = Hierarchy(observations)
-    stocks = carbon_stocks(observations, hierarchy, options)
+    stocks = carbon_stocks(observations, hierarchy, options, factors)
     fluxes = carbon_fluxes(observations, stocks)
     return {
         "carbon_stocks": stocks,
         "carbon_fluxes": fluxes,
         "restoration_progress": restoration_progress(observations),
-        "reconciliation": reconcile(observations, hierarchy, fluxes),
+        "reconciliation": reconcile(observations, hierarchy, fluxes, stocks),
     }

@@ -14,6 +14,7 @@ from pathlib import Path
 import pandas as pd
 
 from ercan.accounting.aggregate import bottom_up
+from ercan.accounting.growing_stock import METHOD as GROWING_STOCK_METHOD
 from ercan.accounting.hierarchy import Hierarchy
 from ercan.schema import ADDITIVE_VARIABLES
 
@@ -53,10 +54,11 @@ def reconcile_aggregates(observations: pd.DataFrame, hierarchy: Hierarchy, toler
     return merged.assign(kind="aggregate_vs_members")
 
 
-def reconcile(observations: pd.DataFrame, hierarchy: Hierarchy, fluxes: pd.DataFrame) -> pd.DataFrame:
+def reconcile(observations: pd.DataFrame, hierarchy: Hierarchy, fluxes: pd.DataFrame,
+              stocks: pd.DataFrame | None = None) -> pd.DataFrame:
     """Every check of one figure against another: aggregates against their members, and sources
     (or methods) against the one the declared priority publishes."""
-    frames = [reconcile_aggregates(observations, hierarchy), compare_sources(observations, fluxes)]
+    frames = [reconcile_aggregates(observations, hierarchy), compare_sources(observations, fluxes, stocks)]
     frames = [f for f in frames if not f.empty]
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
@@ -70,15 +72,18 @@ def priorities() -> pd.DataFrame:
     return table.assign(priority=table["priority"].str.split())
 
 
-def compare_sources(observations: pd.DataFrame, fluxes: pd.DataFrame) -> pd.DataFrame:
+def compare_sources(observations: pd.DataFrame, fluxes: pd.DataFrame, stocks: pd.DataFrame | None = None) -> pd.DataFrame:
     """The same quantity from different sources, each beside the one the declared priority
     (priorities.csv) publishes: forest area by FRA 2020 vs FRA 2015 vs OWID vs national
-    inventories; inventory-reported forest net emissions vs FRA stock-difference estimates."""
+    inventories; inventory-reported forest net emissions vs FRA stock-difference estimates;
+    reported biomass stocks vs the biomass estimated from growing stock."""
     frames = []
     for rule in priorities().itertuples(index=False):
         rank = {source: i for i, source in enumerate(rule.priority)}
         if rule.variable == "net_emissions":
             frames.append(_method_vs_reported(fluxes, rule, rank))
+        elif rule.variable == "carbon_stock":
+            frames.append(_growing_stock_vs_reported(stocks, rule, rank))
         else:
             rows = observations[
                 (observations["variable"] == rule.variable)
@@ -142,4 +147,23 @@ def _method_vs_reported(fluxes: pd.DataFrame, rule, rank: dict) -> pd.DataFrame:
     if pairs.empty:
         return pairs
     pairs["other_source"] = pairs["other_source"] + ":stock_difference:" + pairs.pop("other_pool")
+    return _against(pairs, rule.tolerance, "method_vs_reported")
+
+
+def _growing_stock_vs_reported(stocks: pd.DataFrame | None, rule, rank: dict) -> pd.DataFrame:
+    """A country's reported living-biomass stock (agb + bgb, density × area) beside the same
+    source's estimate from its growing stock (growing_stock.py) for the same year."""
+    if stocks is None or stocks.empty or "method" not in stocks:
+        return pd.DataFrame()
+    national = stocks[(stocks["area_level"] == "national") & (stocks["variable"] == "carbon_stock")
+                      & (stocks["land_category"] == rule.land_category) & (stocks["pool"] == "biomass")
+                      & stocks["source"].isin(rank)]
+    reported = national[national["method"] == "pool_sum"]
+    estimated = national[national["method"] == GROWING_STOCK_METHOD]
+    pairs = reported.merge(estimated[["source", "area_code", "year", "value"]].rename(columns={"value": "other_value"}),
+                           on=["source", "area_code", "year"])
+    if pairs.empty:
+        return pairs
+    pairs = pairs.rename(columns={"value": "reported_value"})
+    pairs["other_source"] = pairs["source"] + ":" + GROWING_STOCK_METHOD + ":biomass"
     return _against(pairs, rule.tolerance, "method_vs_reported")
