@@ -273,12 +273,13 @@ def generate(
 ) -> None:
     """Regenerate the files derived from the field registry: docs/data_dictionary.md, expectations/schema.json
     and the products' expectations/products/<product>.schema.json."""
+    from ercan.publish import PRODUCTS
     from ercan.schema import render_data_dictionary
     from ercan.sources import PROJECT_ROOT
     from ercan.validation import generated_suites
 
     stale = []
-    generated = {PROJECT_ROOT / "docs" / "data_dictionary.md": render_data_dictionary(), **generated_suites()}
+    generated = {PROJECT_ROOT / "docs" / "data_dictionary.md": render_data_dictionary(PRODUCTS), **generated_suites()}
     for path, text in generated.items():
         if not path.exists() or path.read_text(encoding="utf-8") != text:
             stale.append(path)
