@@ -181,9 +181,8 @@ def _run_flow(sources: list[str] | None, storage: str | None, force: bool, from_
     not_accepted = False
     for sid, outcome in summary["sources"].items():
         not_accepted |= outcome["status"] != "accepted"
-        status = "[green]accepted[/]" if outcome["status"] == "accepted" else f"[red]{outcome['status']}[/]"
         note = outcome["reason"] or ("unchanged (cached gate)" if outcome["cached"] else "")
-        table.add_row(sid, status, str(outcome["rows"] or ""), note)
+        table.add_row(sid, _status(outcome["status"]), str(outcome["rows"] or ""), note)
     if summary["sources"]:
         out.print(table)
     if summary["account_cached"]:
@@ -206,6 +205,11 @@ def _run_flow(sources: list[str] | None, storage: str | None, force: bool, from_
     out.document(_run_document(summary, status))
     if status:
         raise typer.Exit(status)
+
+
+def _status(status: str) -> str:
+    """A source's status, green when accepted, red when not (new: not run yet, plain)."""
+    return {"accepted": "[green]accepted[/]", "new": "new"}.get(status, f"[red]{status}[/]")
 
 
 def _run_document(summary: dict, status: int) -> dict:
@@ -388,7 +392,7 @@ def sources(storage: StorageOption = None, quiet: QuietOption = False, json_: Js
         listing[sid] = {"title": harmonizer.source.title, "snapshots": snaps, "status": current.get("status", "new"),
                         "reason": current.get("reason")}
         table.add_row(sid, harmonizer.source.title, ", ".join(f"{role}:{sha[:12]}" for role, sha in snaps.items()) or "-",
-                      listing[sid]["status"], listing[sid]["reason"] or "")
+                      _status(listing[sid]["status"]), listing[sid]["reason"] or "")
     out.print(table)
     out.document({"storage": store.url, "sources": listing, "exit_status": 0})
 
