@@ -12,7 +12,7 @@ import json
 import logging
 import os
 import sys
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
@@ -80,6 +80,11 @@ class Output:
     def print(self, *renderables) -> None:
         if not (self.quiet or self.json):
             console.print(*renderables)
+
+    def status(self, message: str):
+        """A spinner with `message` while a step runs, on a terminal only."""
+        interactive = console.is_terminal and not (self.quiet or self.json)
+        return console.status(escape(message)) if interactive else nullcontext()
 
     def document(self, document: dict) -> None:
         if self.json:
@@ -343,20 +348,27 @@ def ingest(
     paths: Annotated[list[str], typer.Argument(help="Raw files (local paths or URLs).")],
     role: Annotated[str | None, typer.Option("--role", help="The input the file is for, when its name does not tell.")] = None,
     storage: StorageOption = None,
+    quiet: QuietOption = False,
+    json_: JsonOption = False,
 ) -> None:
     """Add raw files to a source's snapshots and make them current (the next run harmonizes them)."""
     from ercan import snapshots
     from ercan.sources import get
 
+    out = Output(quiet, json_)
+    ingested = []
     try:
         harmonizer = get(source)
         store = _storage(storage)
         for path in paths:
-            meta = snapshots.ingest(store, harmonizer, role or _role_of(harmonizer, path), path, steward=True)
+            with out.status(f"reading, hashing and storing {Path(path).name}…"):
+                meta = snapshots.ingest(store, harmonizer, role or _role_of(harmonizer, path), path, steward=True)
+            ingested.append({k: meta[k] for k in ("role", "name", "sha256", "bytes", "new")})
             what = "new snapshot" if meta["new"] else "already stored; made current"
-            console.print(f"{source}/{meta['role']}: {meta['name']} sha256 {meta['sha256'][:12]}… ({what})")
+            out.print(f"{source}/{meta['role']}: {meta['name']} sha256 {meta['sha256'][:12]}… ({what})")
     except ErcanError as e:
-        raise _fail(e, 2) from None
+        raise _fail(e, 2, out) from None
+    out.document({"source": source, "storage": store.url, "snapshots": ingested, "exit_status": 0})
 
 
 def _role_of(harmonizer, path: str) -> str:

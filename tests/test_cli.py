@@ -2,6 +2,7 @@
 work starts; --json, --quiet, colours and --help; and the analysts' docs (README snippets, the example script)
 on a real published store."""
 
+import hashlib
 import io
 import json
 import os
@@ -19,7 +20,7 @@ from typer.testing import CliRunner
 
 from ercan.cli import app
 from ercan.publish import PRODUCTS
-from ercan.sources import PROJECT_ROOT, registry
+from ercan.sources import PROJECT_ROOT, SAMPLE_DATA, get, registry
 
 ERCAN = str(Path(sys.executable).with_name("ercan"))
 
@@ -120,6 +121,17 @@ def test_quiet_and_json_still_report_usage_errors(tmp_path):
     assert as_json.returncode == 2
     assert json.loads(as_json.stdout) == {"error": "unknown product 'carbon_stock' (did you mean 'carbon_stocks'?)",
                                           "exit_status": 2}
+
+
+def test_ingest_json_names_the_snapshot_and_quiet_prints_nothing(tmp_path):
+    extent = SAMPLE_DATA / get("fra2020").source.inputs["extent"]
+    first = ercan_in(tmp_path, "ingest", "fra2020", str(extent), "--json", "--storage", "store")
+    assert first.returncode == 0, first.stderr
+    assert json.loads(first.stdout)["snapshots"] == [{
+        "role": "extent", "name": extent.name, "sha256": hashlib.sha256(extent.read_bytes()).hexdigest(),
+        "bytes": extent.stat().st_size, "new": True}]
+    again = ercan_in(tmp_path, "ingest", "fra2020", str(extent), "--quiet", "--storage", "store")
+    assert (again.returncode, again.stdout, again.stderr) == (0, "", "")
 
 
 @pytest.mark.slow
