@@ -19,11 +19,12 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from ercan.errors import ConfigError, ErcanError
+
 
 def examples(*pairs: tuple[str, str], footer: str = "") -> str:
     """A command's help epilog: each example as a dim comment line over its command line."""
@@ -56,10 +57,13 @@ StorageOption = Annotated[
 ]
 
 
-def _storage(url: str | None):
+def _storage(url: str | None, out: Output | None = None):
     from ercan.storage import Storage, resolve_root
 
-    return Storage(resolve_root(url))
+    try:
+        return Storage(resolve_root(url))
+    except ConfigError as e:
+        raise _fail(e, 2, out or Output()) from None
 
 
 EXIT_STATUS = ("Exit status: 0 all published, 1 a source quarantined or a product withheld (the rest published), "
@@ -75,19 +79,19 @@ class Output:
     """What a command prints: tables and messages, nothing but errors (`--quiet`), or one JSON document (`--json`)."""
 
     quiet: bool = False
-    json: bool = False
+    as_json: bool = False
 
     def print(self, *renderables) -> None:
-        if not (self.quiet or self.json):
+        if not (self.quiet or self.as_json):
             console.print(*renderables)
 
     def status(self, message: str):
         """A spinner with `message` while a step runs, on a terminal only."""
-        interactive = console.is_terminal and not (self.quiet or self.json)
+        interactive = console.is_terminal and not (self.quiet or self.as_json)
         return console.status(escape(message)) if interactive else nullcontext()
 
     def document(self, document: dict) -> None:
-        if self.json:
+        if self.as_json:
             typer.echo(json.dumps(document, indent=2, default=str))
 
 
@@ -272,10 +276,10 @@ def _flow_progress(out: Output, gates: int):
 
     root = logging.getLogger()
     prefect_consoles = [h for h in root.handlers if isinstance(h, PrefectConsoleHandler)]
-    if out.quiet or out.json:
+    if out.quiet or out.as_json:
         for handler in prefect_consoles:
             handler.setLevel(logging.ERROR)
-    if out.quiet or out.json or not (console.is_terminal and errors.is_terminal):
+    if out.quiet or out.as_json or not (console.is_terminal and errors.is_terminal):
         yield
         return
     for handler in prefect_consoles:
@@ -359,7 +363,7 @@ def ingest(
     ingested = []
     try:
         harmonizer = get(source)
-        store = _storage(storage)
+        store = _storage(storage, out)
         for path in paths:
             with out.status(f"reading, hashing and storing {Path(path).name}…"):
                 meta = snapshots.ingest(store, harmonizer, role or _role_of(harmonizer, path), path, steward=True)
@@ -395,7 +399,7 @@ def sources(storage: StorageOption = None, quiet: QuietOption = False, json_: Js
     from ercan.sources import registry
 
     out = Output(quiet, json_)
-    store = _storage(storage)
+    store = _storage(storage, out)
     table = Table("source", "title", "snapshots", "status", "reason", title="ercan sources")
     listing = {}
     for sid, harmonizer in registry().items():
@@ -429,7 +433,7 @@ def versions(
     out = Output(quiet, json_)
     if product and product not in PRODUCTS:
         raise _fail(ConfigError(f"unknown product {product!r}{did_you_mean(product, PRODUCTS)}"), 2, out)
-    store = _storage(storage)
+    store = _storage(storage, out)
     table = Table("product", "version", "created", "rows", "sources", *(["changes"] if diff else []), title="ercan versions")
     listing = {}
     for name in [product] if product else PRODUCTS:
