@@ -62,6 +62,12 @@ def ercan_in(cwd: Path, *args, **env_overrides) -> subprocess.CompletedProcess:
     return subprocess.run([ERCAN, *args], capture_output=True, text=True, cwd=cwd, env=env, timeout=600)
 
 
+def invoke(*args):
+    """`ercan ARGS` in this process (typer's CliRunner; its output is not a terminal): for the commands
+    that run no flow, without a new interpreter's imports."""
+    return CliRunner().invoke(app, list(args), env={"COLUMNS": "200"})
+
+
 def _plain_env(cwd: Path) -> dict:
     """The environment of a user's shell piping ercan's output: no colour forced, Prefect's state in `cwd`."""
     env = {k: v for k, v in os.environ.items() if k not in ("FORCE_COLOR", "TTY_COMPATIBLE", "NO_COLOR", "PREFECT_API_URL")}
@@ -97,10 +103,10 @@ def test_run_json_matches_the_catalog_and_says_nothing_else(published):
 @pytest.mark.slow
 def test_sources_and_versions_json_agree_with_the_run(published):
     home, _, document = published
-    listing = json.loads(ercan_in(home, "sources", "--json", "--storage", "ercan-data").stdout)
+    listing = json.loads(invoke("sources", "--json", "--storage", str(home / "ercan-data")).stdout)
     assert {sid: (s["status"], s["snapshots"]) for sid, s in listing["sources"].items()} == {
         sid: (s["status"], s["snapshots"]) for sid, s in document["sources"].items()}
-    versions = json.loads(ercan_in(home, "versions", "--json", "--storage", "ercan-data").stdout)
+    versions = json.loads(invoke("versions", "--json", "--storage", str(home / "ercan-data")).stdout)
     assert {name: [(v["version"], v["rows"]) for v in served] for name, served in versions["products"].items()} == {
         name: [(p["version"], p["rows"])] for name, p in document["products"].items()}
     assert versions["exit_status"] == 0
@@ -110,28 +116,28 @@ def test_sources_and_versions_json_agree_with_the_run(published):
 def test_quiet_prints_nothing_on_success(published):
     home, _, _ = published
     for command in (["sources"], ["versions"], ["versions", "carbon_stocks", "--diff"]):
-        result = ercan_in(home, *command, "--quiet", "--storage", "ercan-data")
-        assert (result.returncode, result.stdout, result.stderr) == (0, "", ""), command
+        result = invoke(*command, "--quiet", "--storage", str(home / "ercan-data"))
+        assert (result.exit_code, result.stdout, result.stderr) == (0, "", ""), command
 
 
 def test_quiet_and_json_still_report_usage_errors(tmp_path):
-    quiet = ercan_in(tmp_path, "rerun", "--quiet")
-    assert quiet.returncode == 2 and quiet.stdout == "" and "name the source(s) to rerun" in quiet.stderr
-    as_json = ercan_in(tmp_path, "versions", "carbon_stock", "--json", "--storage", str(tmp_path))
-    assert as_json.returncode == 2
+    quiet = invoke("rerun", "--quiet")
+    assert quiet.exit_code == 2 and quiet.stdout == "" and "name the source(s) to rerun" in quiet.stderr
+    as_json = invoke("versions", "carbon_stock", "--json", "--storage", str(tmp_path))
+    assert as_json.exit_code == 2
     assert json.loads(as_json.stdout) == {"error": "unknown product 'carbon_stock' (did you mean 'carbon_stocks'?)",
                                           "exit_status": 2}
 
 
 def test_ingest_json_names_the_snapshot_and_quiet_prints_nothing(tmp_path):
     extent = SAMPLE_DATA / get("fra2020").source.inputs["extent"]
-    first = ercan_in(tmp_path, "ingest", "fra2020", str(extent), "--json", "--storage", "store")
-    assert first.returncode == 0, first.stderr
+    first = invoke("ingest", "fra2020", str(extent), "--json", "--storage", str(tmp_path))
+    assert first.exit_code == 0, first.stderr
     assert json.loads(first.stdout)["snapshots"] == [{
         "role": "extent", "name": extent.name, "sha256": hashlib.sha256(extent.read_bytes()).hexdigest(),
         "bytes": extent.stat().st_size, "new": True}]
-    again = ercan_in(tmp_path, "ingest", "fra2020", str(extent), "--quiet", "--storage", "store")
-    assert (again.returncode, again.stdout, again.stderr) == (0, "", "")
+    again = invoke("ingest", "fra2020", str(extent), "--quiet", "--storage", str(tmp_path))
+    assert (again.exit_code, again.stdout, again.stderr) == (0, "", "")
 
 
 @pytest.mark.slow
@@ -176,11 +182,10 @@ def test_colours_on_a_terminal_unless_no_color(published):
 
 
 def test_every_command_has_help_with_examples():
-    runner = CliRunner()
     commands = [c.name or c.callback.__name__ for c in app.registered_commands]
     assert {"run", "rerun", "ingest", "sources", "versions", "deploy", "generate"} <= set(commands)
     for command in [[], *([c] for c in commands)]:
-        shown = runner.invoke(app, [*command, "--help"], env={"COLUMNS": "200", "NO_COLOR": "1"})
+        shown = invoke(*command, "--help")
         assert shown.exit_code == 0, command
         assert "Examples" in shown.output and f"ercan {command[0] if command else 'run'}" in shown.output, command
 
