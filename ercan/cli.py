@@ -249,17 +249,17 @@ class _TaskRunProgress(logging.Handler):
     they end: one step per source gate (the long part of a run), the other tasks named as they end.
     Warnings and errors are printed above the bar."""
 
-    GATE_TASK = "harmonize-and-validate"  # the gate task's name in tasks/gate.py; its runs are named "gate SOURCE"
-
     def __init__(self, progress: Progress, bar, formatter: logging.Formatter | None):
+        from ercan.tasks.gate import gate
+
         super().__init__(logging.INFO)
-        self.progress, self.bar = progress, bar
+        self.progress, self.bar, self.gate_task = progress, bar, gate.name  # its runs are named "gate SOURCE"
         self.setFormatter(formatter)
 
     def emit(self, record: logging.LogRecord) -> None:
         task = getattr(record, "task_name", None)
         if task and record.getMessage().startswith("Finished in state"):
-            gate = task == self.GATE_TASK
+            gate = task == self.gate_task
             self.progress.update(self.bar, advance=int(gate), last=record.task_run_name if gate else task)
             if self.progress.tasks[0].finished:
                 self.progress.update(self.bar, description="account and publish")

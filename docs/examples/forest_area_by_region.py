@@ -27,6 +27,9 @@ import matplotlib.pyplot as plt  # noqa: E402  (after choosing the backend)
 def forest_area(catalog: str, version: str | None = None) -> tuple[pd.DataFrame, str]:
     """Forest area in million ha by year (rows) for the world and each continent (columns), and the version read."""
     cat = intake.from_yaml_file(catalog)
+    if version and f"carbon_stocks__{version}" not in cat.entries:
+        published = sorted(e.removeprefix("carbon_stocks__") for e in cat.entries if e.startswith("carbon_stocks__"))
+        raise SystemExit(f"{catalog} has no version {version!r} of carbon_stocks; the published ones: {', '.join(published)}")
     entry = cat[f"carbon_stocks__{version}" if version else "carbon_stocks"]
     stocks = entry.read()
     wanted = (stocks.area_code == "WORLD") | ((stocks.parent_code == "WORLD") & stocks.area_code.str.startswith("M49:"))
