@@ -245,9 +245,9 @@ def _run_document(summary: dict, status: int) -> dict:
 
 
 class _TaskRunProgress(logging.Handler):
-    """Feeds the progress bar from the flow's Prefect task runs, which log "Finished in state …" when
-    they end: one step per source gate (the long part of a run), the other tasks named as they end.
-    Warnings and errors are printed above the bar."""
+    """Feeds the progress bar from the Prefect engine's log records ("Beginning flow run …", and
+    "Finished in state …" from every task run): one step per source gate (the long part of a run), the
+    other tasks named as they end. Warnings and errors are printed above the bar."""
 
     def __init__(self, progress: Progress, bar, formatter: logging.Formatter | None):
         from ercan.tasks.gate import gate
@@ -263,6 +263,8 @@ class _TaskRunProgress(logging.Handler):
             self.progress.update(self.bar, advance=int(gate), last=record.task_run_name if gate else task)
             if self.progress.tasks[0].finished:
                 self.progress.update(self.bar, description="account and publish")
+        elif record.getMessage().startswith("Beginning flow run"):  # Prefect's server is up, the gates start
+            self.progress.update(self.bar, last="flow run started")
         if record.levelno >= logging.WARNING:
             self.progress.console.print(self.format(record), markup=False, highlight=False)
 
@@ -287,7 +289,7 @@ def _flow_progress(out: Output, gates: int):
     columns = (SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                TimeElapsedColumn(), TextColumn("[dim]{task.fields[last]}"))
     with Progress(*columns, console=errors, transient=True) as progress:
-        bar = progress.add_task("ingest, harmonize, validate" if gates else "account and publish",
+        bar = progress.add_task("source gates" if gates else "account and publish",
                                 total=gates or None, last="starting Prefect…")
         feed = _TaskRunProgress(progress, bar, prefect_consoles[0].formatter if prefect_consoles else None)
         root.addHandler(feed)
