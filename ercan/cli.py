@@ -1,24 +1,52 @@
 """The `ercan` command line. Exit status: 0 all published, 1 a source was quarantined or a product withheld,
-2 usage/config error."""
+2 usage/config error.
+
+Output: rich tables on stdout, errors on stderr; rich drops colours when stdout is not a terminal or
+NO_COLOR is set, and the progress bar of a run is shown only on a terminal. `--quiet` prints only
+errors, `--json` one JSON document on stdout for scripts.
+"""
 
 from __future__ import annotations
 
+import json
+import logging
 import os
 import sys
+from contextlib import contextmanager, nullcontext
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from ercan.errors import ConfigError, ErcanError
 
+
+def examples(*pairs: tuple[str, str], footer: str = "") -> str:
+    """A command's help epilog: each example as a dim comment line over its command line."""
+    lines = ["[bold]Examples[/]"]
+    for what, command in pairs:
+        lines += [f"[dim]# {escape(what)}[/]", escape(command)]
+    return "\n".join(lines) + (f"\n\n{footer}" if footer else "")
+
+
 app = typer.Typer(
     help="ercan: the open data pipeline for ecosystem restoration and carbon-sink monitoring.",
+    epilog=examples(
+        ("run every source and publish what changed into ./ercan-data", "ercan run"),
+        ("what each source's gate decided", "ercan sources"),
+        ("a steward's fix: the source again from its snapshots", "ercan rerun fra2020"),
+        ("the published versions of a product", "ercan versions carbon_stocks"),
+        ("more on a command", "ercan run --help"),
+    ),
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
+    rich_markup_mode="rich",
 )
 console = Console(highlight=False)
 errors = Console(stderr=True, highlight=False)
@@ -29,14 +57,47 @@ StorageOption = Annotated[
 ]
 
 
-def _storage(url: str | None):
+def _storage(url: str | None, out: Output | None = None):
     from ercan.storage import Storage, resolve_root
 
-    return Storage(resolve_root(url))
+    try:
+        return Storage(resolve_root(url))
+    except ConfigError as e:
+        raise _fail(e, 2, out or Output()) from None
 
 
-def _fail(error: Exception, status: int) -> typer.Exit:
+EXIT_STATUS = ("Exit status: 0 all published, 1 a source quarantined or a product withheld (the rest published), "
+               "2 usage or configuration error.")
+QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="Print only errors.")]
+JsonOption = Annotated[
+    bool, typer.Option("--json", help="Print one JSON document on stdout and nothing else (errors still go to stderr).")
+]
+
+
+@dataclass(frozen=True)
+class Output:
+    """What a command prints: tables and messages, nothing but errors (`--quiet`), or one JSON document (`--json`)."""
+
+    quiet: bool = False
+    as_json: bool = False
+
+    def print(self, *renderables) -> None:
+        if not (self.quiet or self.as_json):
+            console.print(*renderables)
+
+    def status(self, message: str):
+        """A spinner with `message` while a step runs, on a terminal only."""
+        interactive = console.is_terminal and not (self.quiet or self.as_json)
+        return console.status(escape(message)) if interactive else nullcontext()
+
+    def document(self, document: dict) -> None:
+        if self.as_json:
+            typer.echo(json.dumps(document, indent=2, default=str))
+
+
+def _fail(error: Exception, status: int, out: Output = Output()) -> typer.Exit:
     errors.print(f"[bold red]error:[/] {error}")
+    out.document({"error": str(error), "exit_status": status})
     return typer.Exit(status)
 
 
@@ -46,22 +107,33 @@ DaskAddressOption = Annotated[
 ]
 
 
-@app.command()
+@app.command(epilog=examples(
+    ("every source; the store in ./ercan-data", "ercan run"),
+    ("two sources (the products are still built from every accepted one)", "ercan run --source fra2020 --source gcb2019"),
+    ("the store on S3 (keys and endpoint from the AWS environment variables)", "ercan run --storage s3://bucket/ercan"),
+    ("for scripts: the served version of a product", "ercan run --json | jq -r .products.carbon_stocks.version"),
+    footer=EXIT_STATUS,
+))
 def run(
     source: Annotated[list[str] | None, typer.Option("--source", help="Run only this source (repeatable).")] = None,
     storage: StorageOption = None,
     force: Annotated[bool, typer.Option("--force", help="Ignore every cache.")] = False,
     dask: DaskOption = False,
     dask_address: DaskAddressOption = None,
+    quiet: QuietOption = False,
+    json_: JsonOption = False,
 ) -> None:
-    """Run the nightly pipeline now (Prefect's ephemeral mode unless PREFECT_API_URL is set).
-
-    Example: ercan run --source fra2020 --storage s3://bucket/ercan
-    """
-    _run_flow(source or None, storage, force, "ingest", dask_address or ("local" if dask else None))
+    """Run the nightly pipeline now (Prefect's ephemeral mode unless PREFECT_API_URL is set)."""
+    _run_flow(source or None, storage, force, "ingest", dask_address or ("local" if dask else None), Output(quiet, json_))
 
 
-@app.command()
+@app.command(epilog=examples(
+    ("a source again from its current snapshots", "ercan rerun fra2020"),
+    ("its kept rows validated again, after a change to its suite", "ercan rerun fra2020 --from validate --force"),
+    ("every source's accepted rows accounted and published again", "ercan rerun --all --from account"),
+    ("only errors; the exit status says whether it was accepted", "ercan rerun fra2020 --quiet && echo accepted"),
+    footer=EXIT_STATUS,
+))
 def rerun(
     source: Annotated[list[str] | None, typer.Argument(help="The source(s) to rerun (or --all).")] = None,
     all_sources: Annotated[bool, typer.Option("--all", help="Rerun every source.")] = False,
@@ -72,71 +144,169 @@ def rerun(
     storage: StorageOption = None,
     dask: DaskOption = False,
     dask_address: DaskAddressOption = None,
+    quiet: QuietOption = False,
+    json_: JsonOption = False,
 ) -> None:
     """What a data steward runs after fixing a source's data or suite: the source again from a stage.
 
     A rerun that passes the gate lifts the source's quarantine. Runs are named and tagged in the
-    Prefect UI (source:ID, from:STAGE, force). Example: ercan rerun fra2020 --from validate --force
+    Prefect UI (source:ID, from:STAGE, force).
     """
     from ercan.errors import did_you_mean
     from ercan.pipeline import STAGES
 
+    out = Output(quiet, json_)
     if bool(source) == all_sources:
-        raise _fail(ConfigError("name the source(s) to rerun, or pass --all (not both)"), 2)
+        raise _fail(ConfigError("name the source(s) to rerun, or pass --all (not both)"), 2, out)
     if from_stage not in STAGES:
-        raise _fail(ConfigError(f"unknown stage {from_stage!r}{did_you_mean(from_stage, STAGES)}; the stages are {', '.join(STAGES)}"), 2)
-    _run_flow(source or None, storage, force, from_stage, dask_address or ("local" if dask else None))
+        raise _fail(ConfigError(f"unknown stage {from_stage!r}{did_you_mean(from_stage, STAGES)}; the stages are {', '.join(STAGES)}"), 2, out)
+    _run_flow(source or None, storage, force, from_stage, dask_address or ("local" if dask else None), out)
 
 
-def _run_flow(sources: list[str] | None, storage: str | None, force: bool, from_stage: str, dask: str | None) -> None:
+def _run_flow(sources: list[str] | None, storage: str | None, force: bool, from_stage: str, dask: str | None,
+              out: Output) -> None:
     """Run the pipeline flow in this process and print what happened; exit 1 if a source is not accepted
     or a product withheld."""
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     # Prefect's 20 s for its temporary server to start is too short on a busy 2-core machine.
     os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
     try:
-        from ercan.sources import get
+        from ercan.sources import get, registry
         from ercan.storage import resolve_root
 
         for source_id in sources or []:
             get(source_id)  # a typo fails here, before Prefect starts a server
         resolve_root(storage)
         from ercan.flows.nightly import nightly, task_runner
+        from ercan.pipeline import STAGES
 
         pipeline_flow = nightly.with_options(task_runner=task_runner(dask)) if dask else nightly
-        summary = pipeline_flow(sources=sources, storage=storage, force=force, from_stage=from_stage)
+        gates = len(sources or registry()) if STAGES.index(from_stage) <= STAGES.index("validate") else 0
+        with _flow_progress(out, gates):
+            summary = pipeline_flow(sources=sources, storage=storage, force=force, from_stage=from_stage)
     except ConfigError as e:
-        raise _fail(e, 2) from None
+        raise _fail(e, 2, out) from None
     table = Table("source", "status", "rows", "note", title=f"ercan from {summary['from_stage']} → {summary['storage']}")
     not_accepted = False
     for sid, outcome in summary["sources"].items():
         not_accepted |= outcome["status"] != "accepted"
-        status = "[green]accepted[/]" if outcome["status"] == "accepted" else f"[red]{outcome['status']}[/]"
         note = outcome["reason"] or ("unchanged (cached gate)" if outcome["cached"] else "")
-        table.add_row(sid, status, str(outcome["rows"] or ""), note)
+        table.add_row(sid, _status(outcome["status"]), str(outcome["rows"] or ""), note)
     if summary["sources"]:
-        console.print(table)
+        out.print(table)
     if summary["account_cached"]:
-        console.print("accounting served from cache (no accepted input changed)")
+        out.print("accounting served from cache (no accepted input changed)")
     if summary["published"]:
         for item in summary["published"]:
-            console.print(f"published {item['product']} {item['version']} ({item['rows']} rows)")
+            out.print(f"published {item['product']} {item['version']} ({item['rows']} rows)")
     else:
-        console.print("no product changed: nothing new published")
+        out.print("no product changed: nothing new published")
     for product, reason in summary["withheld"].items():
         errors.print(f"[bold red]withheld[/] {product}: {reason}")
     if summary["data_docs"]:
-        console.print(f"quality report (GX Data Docs): {summary['data_docs']}")
+        out.print(f"quality report (GX Data Docs): {summary['data_docs']}")
     if not_accepted:
         errors.print("[bold red]some sources were not accepted[/]; the rest were published. See `ercan sources`.")
     if summary["withheld"]:
         errors.print("[bold red]some products failed their quality gate[/] and were not published; their previous "
                      "versions stay served. See the `quality` product and docs/quality.md.")
-    if not_accepted or summary["withheld"]:
-        raise typer.Exit(1)
+    status = 1 if not_accepted or summary["withheld"] else 0
+    out.document(_run_document(summary, status))
+    if status:
+        raise typer.Exit(status)
 
 
-@app.command()
+def _status(status: str) -> str:
+    """A source's status, green when accepted, red when not (new: not run yet, plain)."""
+    return {"accepted": "[green]accepted[/]", "new": "new"}.get(status, f"[red]{status}[/]")
+
+
+def _run_document(summary: dict, status: int) -> dict:
+    """The `--json` document of a run: every source's gate outcome, every product's served version and
+    whether this run published it, and the exit status."""
+    from ercan.publish import PRODUCTS
+    from ercan.publish import versions as list_versions
+
+    store = _storage(summary["storage"])
+    published = {item["product"] for item in summary["published"]}
+    products = {}
+    for name in PRODUCTS:
+        latest = next(iter(list_versions(store, name)), None)
+        products[name] = {
+            "version": latest and latest["version"],
+            "rows": latest and latest["row_count"],
+            "published": name in published,
+            "withheld": summary["withheld"].get(name),
+        }
+    sources_ = {sid: {k: v for k, v in outcome.items() if k != "source"} for sid, outcome in summary["sources"].items()}
+    return {"storage": summary["storage"], "from_stage": summary["from_stage"], "sources": sources_,
+            "account_cached": summary["account_cached"], "products": products, "data_docs": summary["data_docs"],
+            "exit_status": status}
+
+
+class _TaskRunProgress(logging.Handler):
+    """Feeds the progress bar from the Prefect engine's log records ("Beginning flow run …", and
+    "Finished in state …" from every task run): one step per source gate (the long part of a run), the
+    other tasks named as they end. Warnings and errors are printed above the bar."""
+
+    def __init__(self, progress: Progress, bar, formatter: logging.Formatter | None):
+        from ercan.tasks.gate import gate
+
+        super().__init__(logging.INFO)
+        self.progress, self.bar, self.gate_task = progress, bar, gate.name  # its runs are named "gate SOURCE"
+        self.setFormatter(formatter)
+
+    def emit(self, record: logging.LogRecord) -> None:
+        task = getattr(record, "task_name", None)
+        if task and record.getMessage().startswith("Finished in state"):
+            gate = task == self.gate_task
+            self.progress.update(self.bar, advance=int(gate), last=record.task_run_name if gate else task)
+            if self.progress.tasks[0].finished:
+                self.progress.update(self.bar, description="account and publish")
+        elif record.getMessage().startswith("Beginning flow run"):  # Prefect's server is up, the gates start
+            self.progress.update(self.bar, last="flow run started")
+        if record.levelno >= logging.WARNING:
+            self.progress.console.print(self.format(record), markup=False, highlight=False)
+
+
+@contextmanager
+def _flow_progress(out: Output, gates: int):
+    """Prefect's console log for the rest of the command: unchanged when output goes to a pipe or file
+    (CI logs keep it), only errors with --quiet or --json, and on a terminal a progress bar of the
+    source gates in its place, then only warnings and errors."""
+    from prefect.logging.handlers import PrefectConsoleHandler
+
+    root = logging.getLogger()
+    prefect_consoles = [h for h in root.handlers if isinstance(h, PrefectConsoleHandler)]
+    if out.quiet or out.as_json:
+        for handler in prefect_consoles:
+            handler.setLevel(logging.ERROR)
+    if out.quiet or out.as_json or not (console.is_terminal and errors.is_terminal):
+        yield
+        return
+    for handler in prefect_consoles:
+        handler.setLevel(logging.CRITICAL + 1)  # the bar's handler prints the warnings and errors meanwhile
+    columns = (SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+               TimeElapsedColumn(), TextColumn("[dim]{task.fields[last]}"))
+    with Progress(*columns, console=errors, transient=True) as progress:
+        bar = progress.add_task("source gates" if gates else "account and publish",
+                                total=gates or None, last="starting Prefect…")
+        feed = _TaskRunProgress(progress, bar, prefect_consoles[0].formatter if prefect_consoles else None)
+        root.addHandler(feed)
+        try:
+            yield
+        finally:
+            root.removeHandler(feed)
+            for handler in prefect_consoles:
+                handler.setLevel(logging.WARNING)
+
+
+@app.command(epilog=examples(
+    ("the Prefect server to register with", "export PREFECT_API_URL=http://127.0.0.1:4200/api"),
+    ("nightly at 02:00 UTC; the store in ./ercan-data", "ercan deploy"),
+    ("at 01:30 UTC, the store on S3", 'ercan deploy --cron "30 1 * * *" --storage s3://bucket/ercan'),
+    ("then a worker runs the deployments", "prefect worker start --pool ercan"),
+))
 def deploy(
     cron: Annotated[str, typer.Option("--cron", help="When the nightly run starts, in UTC.")] = "0 2 * * *",
     pool: Annotated[str, typer.Option("--pool", help="The process work pool (created if missing).")] = "ercan",
@@ -144,10 +314,9 @@ def deploy(
     dask: DaskOption = False,
     dask_address: DaskAddressOption = None,
 ) -> None:
-    """Register the nightly deployment (cron, UTC) and the rerun deployment with the Prefect server
-    at PREFECT_API_URL. A worker runs them: prefect worker start --pool ercan
+    """Register the nightly and the rerun deployments with the Prefect server at PREFECT_API_URL.
 
-    Example: ercan deploy --cron "30 1 * * *" --storage s3://bucket/ercan
+    The nightly one runs on a cron schedule in UTC; a worker of the work pool runs both.
     """
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     from prefect.settings import PREFECT_API_URL
@@ -174,29 +343,38 @@ def deploy(
     console.print("rerun a source:   prefect deployment run ercan/rerun --param 'sources=[\"fra2020\"]' --param from_stage=harmonize")
 
 
-@app.command()
+@app.command(epilog=examples(
+    ("a new release of a source's file (the name tells which input it is)",
+     "ercan ingest fra2020 ~/Downloads/1_Forest_extent_characteristics_and_changes_en.xlsx"),
+    ("a renamed file: say which input it is for", "ercan ingest fra2020 extent-2026.xlsx --role extent"),
+    ("then gate and publish it", "ercan rerun fra2020"),
+))
 def ingest(
     source: Annotated[str, typer.Argument(help="Source id (see `ercan sources`).")],
     paths: Annotated[list[str], typer.Argument(help="Raw files (local paths or URLs).")],
     role: Annotated[str | None, typer.Option("--role", help="The input the file is for, when its name does not tell.")] = None,
     storage: StorageOption = None,
+    quiet: QuietOption = False,
+    json_: JsonOption = False,
 ) -> None:
-    """Add raw files to a source's snapshots and make them current (the next run harmonizes them).
-
-    Example: ercan ingest fra2020 ~/Downloads/1_Forest_extent_characteristics_and_changes_en.xlsx
-    """
+    """Add raw files to a source's snapshots and make them current (the next run harmonizes them)."""
     from ercan import snapshots
     from ercan.sources import get
 
+    out = Output(quiet, json_)
+    ingested = []
     try:
         harmonizer = get(source)
-        store = _storage(storage)
+        store = _storage(storage, out)
         for path in paths:
-            meta = snapshots.ingest(store, harmonizer, role or _role_of(harmonizer, path), path, steward=True)
+            with out.status(f"reading, hashing and storing {Path(path).name}…"):
+                meta = snapshots.ingest(store, harmonizer, role or _role_of(harmonizer, path), path, steward=True)
+            ingested.append({k: meta[k] for k in ("role", "name", "sha256", "bytes", "new")})
             what = "new snapshot" if meta["new"] else "already stored; made current"
-            console.print(f"{source}/{meta['role']}: {meta['name']} sha256 {meta['sha256'][:12]}… ({what})")
+            out.print(f"{source}/{meta['role']}: {meta['name']} sha256 {meta['sha256'][:12]}… ({what})")
     except ErcanError as e:
-        raise _fail(e, 2) from None
+        raise _fail(e, 2, out) from None
+    out.document({"source": source, "storage": store.url, "snapshots": ingested, "exit_status": 0})
 
 
 def _role_of(harmonizer, path: str) -> str:
@@ -212,41 +390,59 @@ def _role_of(harmonizer, path: str) -> str:
     )
 
 
-@app.command()
-def sources(storage: StorageOption = None) -> None:
+@app.command(epilog=examples(
+    ("every source of the store in ./ercan-data", "ercan sources"),
+    ("the sources not accepted, for a script",
+     """ercan sources --json | jq -r '.sources | to_entries[] | select(.value.status != "accepted") | .key'"""),
+))
+def sources(storage: StorageOption = None, quiet: QuietOption = False, json_: JsonOption = False) -> None:
     """The registered sources with their current snapshots, status and quarantine reason."""
     from ercan import state
     from ercan.sources import registry
 
-    store = _storage(storage)
+    out = Output(quiet, json_)
+    store = _storage(storage, out)
     table = Table("source", "title", "snapshots", "status", "reason", title="ercan sources")
+    listing = {}
     for sid, harmonizer in registry().items():
         current = state.load(store, sid)
-        snaps = ", ".join(f"{role}:{s['sha256'][:12]}" for role, s in sorted(current.get("current", {}).items()))
-        table.add_row(sid, harmonizer.source.title, snaps or "-", current.get("status", "new"), current.get("reason") or "")
-    console.print(table)
+        snaps = {role: s["sha256"] for role, s in sorted(current.get("current", {}).items())}
+        listing[sid] = {"title": harmonizer.source.title, "snapshots": snaps, "status": current.get("status", "new"),
+                        "reason": current.get("reason")}
+        table.add_row(sid, harmonizer.source.title, ", ".join(f"{role}:{sha[:12]}" for role, sha in snaps.items()) or "-",
+                      _status(listing[sid]["status"]), listing[sid]["reason"] or "")
+    out.print(table)
+    out.document({"storage": store.url, "sources": listing, "exit_status": 0})
 
 
-@app.command()
+@app.command(epilog=examples(
+    ("every product's versions", "ercan versions"),
+    ("what changed in each version, and the largest changes of the newest", "ercan versions carbon_stocks --diff"),
+    ("the version before the newest, for a script", "ercan versions carbon_stocks --json | jq -r '.products.carbon_stocks[1].version'"),
+))
 def versions(
     product: Annotated[str | None, typer.Argument(help="One product (default: all).")] = None,
     diff: Annotated[bool, typer.Option("--diff", help="Show what changed in each version; the largest changes of the newest.")] = False,
     storage: StorageOption = None,
+    quiet: QuietOption = False,
+    json_: JsonOption = False,
 ) -> None:
-    """The published versions, newest first.
-
-    Example: ercan versions carbon_stocks --diff
-    """
+    """The published versions, newest first (each stays loadable from the catalog)."""
     from ercan.errors import did_you_mean
     from ercan.publish import PRODUCTS
     from ercan.publish import versions as list_versions
 
+    out = Output(quiet, json_)
     if product and product not in PRODUCTS:
-        raise _fail(ConfigError(f"unknown product {product!r}{did_you_mean(product, PRODUCTS)}"), 2)
-    store = _storage(storage)
+        raise _fail(ConfigError(f"unknown product {product!r}{did_you_mean(product, PRODUCTS)}"), 2, out)
+    store = _storage(storage, out)
     table = Table("product", "version", "created", "rows", "sources", *(["changes"] if diff else []), title="ercan versions")
+    listing = {}
     for name in [product] if product else PRODUCTS:
         manifests = list_versions(store, name)
+        listing[name] = [{"version": m["version"], "created_at": m["created_at"], "rows": m["row_count"],
+                          "sources": [s["id"] for s in m.get("sources", [])], "changes": m.get("changes")}
+                         for m in manifests]
         for manifest in manifests:
             sources_ = ", ".join(s["id"] for s in manifest.get("sources", []))
             row = [name, manifest["version"], manifest["created_at"][:19], str(manifest["row_count"]), sources_]
@@ -261,24 +457,33 @@ def versions(
                 largest.add_column(column)
             for change in changes["largest_changes"]:
                 largest.add_row(*("" if v is None else str(v) for v in change.values()))
-            console.print(table)
-            console.print(largest)
+            out.print(table)
+            out.print(largest)
+            out.document({"storage": store.url, "products": listing, "largest_changes": changes["largest_changes"],
+                          "exit_status": 0})
             return
-    console.print(table)
+    out.print(table)
+    out.document({"storage": store.url, "products": listing, "exit_status": 0})
 
 
-@app.command()
+@app.command(epilog=examples(
+    ("after a change to the field registry (ercan/schema.py) or a product's columns", "ercan generate"),
+    ("in CI: exit 1 if a generated file is stale", "ercan generate --check"),
+))
 def generate(
     check: Annotated[bool, typer.Option("--check", help="Only check the files are current (exit 1 if not).")] = False,
 ) -> None:
-    """Regenerate the files derived from the field registry: docs/data_dictionary.md, expectations/schema.json
-    and the products' expectations/products/<product>.schema.json."""
+    """Regenerate the files derived from the field registry and the products' columns.
+
+    They are docs/data_dictionary.md, expectations/schema.json and expectations/products/<product>.schema.json.
+    """
+    from ercan.publish import PRODUCTS
     from ercan.schema import render_data_dictionary
     from ercan.sources import PROJECT_ROOT
     from ercan.validation import generated_suites
 
     stale = []
-    generated = {PROJECT_ROOT / "docs" / "data_dictionary.md": render_data_dictionary(), **generated_suites()}
+    generated = {PROJECT_ROOT / "docs" / "data_dictionary.md": render_data_dictionary(PRODUCTS), **generated_suites()}
     for path, text in generated.items():
         if not path.exists() or path.read_text(encoding="utf-8") != text:
             stale.append(path)

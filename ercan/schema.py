@@ -264,14 +264,26 @@ def conform(frame):
     return pa.Table.from_pandas(frame, schema=arrow_schema(), preserve_index=False).to_pandas()
 
 
-def render_data_dictionary() -> str:
-    """The Markdown data dictionary, generated from the registry (docs/data_dictionary.md)."""
+def render_data_dictionary(products) -> str:
+    """The Markdown data dictionary (docs/data_dictionary.md), generated from the registry and the
+    products' columns (`products`: ercan.publish.PRODUCTS, passed in because publish builds on this module)."""
     lines = [
         "# Data dictionary",
         "",
-        "Generated from `ercan/schema.py` by `ercan dictionary`; do not edit by hand.",
+        "Generated from `ercan/schema.py` and the products in `ercan/publish.py` by `ercan generate`; "
+        "do not edit by hand.",
         "",
+        "## Products and their columns",
+        "",
+        "Every column is described in the field tables below.",
+        "",
+        "| product | what | columns, in order | one row per |",
+        "|---|---|---|---|",
     ]
+    for p in products.values():
+        columns = ", ".join(f"`{c}`" for c in p.columns)
+        lines.append(f"| `{p.name}` | {p.description} | {columns} | {', '.join(f'`{c}`' for c in p.key)} |")
+    lines.append("")
     sections = (
         ("Observation fields (the common schema)", FIELDS),
         ("Product fields", PRODUCT_FIELDS),

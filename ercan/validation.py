@@ -120,6 +120,10 @@ def render_suite(suite: dict) -> str:
 def load_suite(path: Path) -> dict:
     """The suite in `path`, every expectation type known to GX: GX itself logs an unknown type and
     drops the expectation, so a typo would silently weaken a gate."""
+    # The package first: its import lock makes this thread wait for another thread's import of GX to
+    # finish (the flow gates sources in threads); the registry module alone is in sys.modules early and
+    # would list only the expectations defined so far.
+    import great_expectations  # noqa: F401
     from great_expectations.expectations.registry import list_registered_expectation_implementations
 
     suite = json.loads(path.read_text(encoding="utf-8"))

@@ -1,6 +1,7 @@
 """The field registry is the one source of the schema, the schema suite and the data dictionary."""
 
 import json
+import re
 
 import pyarrow as pa
 
@@ -12,9 +13,21 @@ from ercan.validation import PRODUCT_SUITES, SCHEMA_SUITE, generated_suites
 
 def test_data_dictionary_is_generated_from_the_registry_and_current():
     checked_in = (PROJECT_ROOT / "docs" / "data_dictionary.md").read_text(encoding="utf-8")
-    assert checked_in == schema.render_data_dictionary(), "run `ercan generate`"
+    assert checked_in == schema.render_data_dictionary(PRODUCTS), "run `ercan generate`"
     for field in schema.FIELDS:
         assert f"`{field}`" in checked_in
+
+
+def test_data_dictionary_lists_every_product_and_describes_each_of_its_columns():
+    checked_in = (PROJECT_ROOT / "docs" / "data_dictionary.md").read_text(encoding="utf-8")
+    described = set(re.findall(r"^\| `(\w+)` \| (?:string|int32|int64|double|bool) \|", checked_in, flags=re.M))
+    products_section = checked_in.split("## Products and their columns")[1].split("\n## ")[0]
+    listed = dict(re.findall(r"^\| `(\w+)` \| [^|]+ \| ([^|]+) \|", products_section, flags=re.M))
+    assert set(PRODUCTS) == {"observations", "carbon_stocks", "carbon_fluxes", "restoration_progress",
+                             "reconciliation", "reference_factors", "quality"}
+    for name, product in PRODUCTS.items():
+        assert listed[name].strip() == ", ".join(f"`{c}`" for c in product.columns)
+        assert set(product.columns) <= described, f"{name}: undescribed {set(product.columns) - described}"
 
 
 def test_generated_suites_are_current():

@@ -1,6 +1,8 @@
 """The GX gates, evaluated for real on the shipped data and on corrupted copies of it."""
 
 import json
+import subprocess
+import sys
 
 import pandas as pd
 import pytest
@@ -123,3 +125,26 @@ def test_a_misspelt_source_suite_quarantines_only_that_source(tmp_path):
     assert outcomes["fra2015"].status == "quarantined"
     assert "suite fra2015.json, expectation 0: GX has no expectation" in outcomes["fra2015"].reason
     assert outcomes["crf_austria"].status == "accepted"
+
+
+def test_suites_load_while_another_thread_imports_gx():
+    """The flow gates sources in threads: one thread may be importing GX when another loads a suite.
+    In a fresh process (GX not imported yet), one thread imports GX while four load the schema suite."""
+    script = """
+import threading
+from ercan.validation import SCHEMA_SUITE, load_suite
+failures = []
+def load():
+    try:
+        load_suite(SCHEMA_SUITE)
+    except Exception as e:
+        failures.append(repr(e))
+threads = [threading.Thread(target=lambda: __import__("great_expectations"))] + [threading.Thread(target=load) for _ in range(4)]
+for t in threads:
+    t.start()
+for t in threads:
+    t.join()
+print(failures)
+"""
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert (result.returncode, result.stdout.strip(), result.stderr) == (0, "[]", "")
