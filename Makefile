@@ -20,8 +20,10 @@ setup: $(STAMP)
 run: $(STAMP)
 	$(BIN)/ercan run
 
+# Two workers, one test file each at a time (module fixtures are built once): most end-to-end tests
+# wait on subprocesses and servers, so two of them share the 2 cores well.
 test: $(STAMP)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 2 --dist loadfile
 
 # The benchmark (benchmarks/README.md): ROWS synthetic rows through every stage, against DuckDB.
 ROWS ?= 1000000
