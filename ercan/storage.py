@@ -174,6 +174,8 @@ class Storage:
                 with self.fs.open(path, "xb") as f:
                     f.write(json.dumps(mine).encode())
                 _HELD_TOKENS.add(mine["token"])
+                # Listings this process cached (s3fs does) may predate what others published while it waited.
+                self.fs.invalidate_cache()
                 break
             except FileExistsError:
                 holder = self._lock_holder(path)
