@@ -237,6 +237,7 @@ def publish_products(storage: Storage, frames: dict[str, pd.DataFrame], *, input
         return []
     validation, passed, gates = _gated(storage, frames)
     published = []
+    crash_point("before_lock")
     with storage.lock("publish"):
         if inputs_key and products_key(storage) != inputs_key:
             inputs_key, frames = products_key(storage), account(storage)

@@ -121,6 +121,14 @@ def published(stdout: str) -> set[str]:
     return {line.split()[1] for line in stdout.splitlines() if line.startswith("published ")}
 
 
+def wait_until_suspended(process: subprocess.Popen, log: Path) -> None:
+    """Until the process has stopped itself at its ERCAN_STOP_AT point (its state in /proc is T)."""
+    deadline = time.monotonic() + 600
+    while Path(f"/proc/{process.pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "T":
+        assert process.poll() is None and time.monotonic() < deadline, log.read_text()
+        time.sleep(0.5)
+
+
 # --- concurrency: runs at the same time on one local store --------------------------------------------
 
 
@@ -156,20 +164,29 @@ def test_two_reruns_of_one_source_at_once_publish_it_once(seeded_store, tmp_path
     assert_latest_is_the_current_state(storage)
 
 
-def test_a_nightly_run_beside_a_rerun_loses_nothing(seeded_store, tmp_path):
-    """The nightly (here over three sources, to keep the test affordable) and a steward's forced rerun
-    of one of them, started together."""
+def test_a_nightly_run_beside_a_rerun_publishes_the_latest_state_not_the_older_one(seeded_store, tmp_path):
+    """The worst interleaving, made certain: a steward's forced rerun of fra2015 has accounted its
+    products and is about to take the publish lock (suspended there: ERCAN_STOP_AT=before_lock) when
+    the nightly (here over three sources, to keep the test affordable) runs beside it and publishes
+    cikd2024's rows too. Resumed, the rerun's products are older than what is served: it accounts
+    again under the lock instead of publishing them over the nightly's."""
     root = tmp_path / "store"
     shutil.copytree(seeded_store, root)
     before = assert_store_is_consistent(Storage(str(root)))
     env = prefect_env(tmp_path)
+    rerun = start(tmp_path, "rerun", "rerun", "fra2015", "--force", "--storage", str(root),
+                  env={**env, "ERCAN_STOP_AT": "before_lock"})
+    wait_until_suspended(rerun, tmp_path / "rerun.err")
     nightly = start(tmp_path, "nightly", "run", "--source", "fra2015", "--source", "cikd2024",
                     "--source", "fluxnet_de_hai", "--storage", str(root), env=env)
-    rerun = start(tmp_path, "rerun", "rerun", "fra2015", "--force", "--storage", str(root), env=env)
-    results = {"nightly": finish(tmp_path, "nightly", nightly), "rerun": finish(tmp_path, "rerun", rerun)}
+    results = {"nightly": finish(tmp_path, "nightly", nightly)}
+    os.kill(rerun.pid, signal.SIGCONT)
+    results["rerun"] = finish(tmp_path, "rerun", rerun)
 
     for name, (status, stdout, stderr) in results.items():
         assert status == 0, f"{name}: {stdout}\n{stderr}"
+    assert "published observations" in results["nightly"][1]
+    assert "nothing new published" in results["rerun"][1]  # accounted again: the nightly's content
     storage = Storage(str(root))
     after = assert_store_is_consistent(storage)
     for product, old in before.items():
@@ -180,12 +197,6 @@ def test_a_nightly_run_beside_a_rerun_loses_nothing(seeded_store, tmp_path):
 
 
 # --- storage faults: the S3 endpoint stops in the middle of a publish --------------------------------
-
-
-def suspended(process: subprocess.Popen) -> bool:
-    """Whether the process stopped itself (ERCAN_STOP_AT): its state in /proc is T."""
-    stat = Path(f"/proc/{process.pid}/stat").read_text()
-    return stat.rsplit(")", 1)[1].split()[0] == "T"
 
 
 def test_s3_endpoint_stopping_mid_publish_fails_cleanly_and_the_next_run_publishes(tmp_path, monkeypatch):
@@ -216,10 +227,7 @@ def test_s3_endpoint_stopping_mid_publish_fails_cleanly_and_the_next_run_publish
 
         run = start(tmp_path, "cut", "run", "--source", "fluxnet_de_hai", "--source", "cikd2024", "--storage", url,
                     env={**env, "ERCAN_STOP_AT": "after_files"})
-        deadline = time.monotonic() + 600
-        while not suspended(run):
-            assert run.poll() is None and time.monotonic() < deadline, (tmp_path / "cut.err").read_text()
-            time.sleep(0.5)
+        wait_until_suspended(run, tmp_path / "cut.err")
         moto.stop()
         os.kill(run.pid, signal.SIGCONT)
         status, stdout, stderr = finish(tmp_path, "cut", run)
