@@ -159,11 +159,18 @@ class Storage:
             self.fs.rm(self.path(*parts), recursive=True)
 
     @contextmanager
-    def lock(self, name: str, *, wait: float = 120.0, stale_after: float = 6 * 3600.0):
+    def lock(self, name: str, *, wait: float | None = None, stale_after: float = 6 * 3600.0):
         """Hold `locks/<name>.lock` while the block runs: created exclusively (a local O_EXCL open,
         an S3 conditional PUT), so two processes never both hold it. A lock left by a process that
         died on this host, or older than `stale_after` seconds, is broken, and so is one this process
-        failed to release (a retry after the store came back does not wait for itself)."""
+        failed to release (a retry after the store came back does not wait for itself). A lock held
+        by a live process is waited for `wait` seconds (default $ERCAN_LOCK_WAIT, else 120)."""
+        if wait is None:
+            try:
+                wait = float(os.environ.get("ERCAN_LOCK_WAIT", "120"))
+            except ValueError:
+                raise ConfigError(f"ERCAN_LOCK_WAIT={os.environ['ERCAN_LOCK_WAIT']!r} is not a number of seconds; "
+                                  "set it to how long a run waits for another's publish, e.g. 600") from None
         path = self.path("locks", f"{name}.lock")
         self.fs.makedirs(self.path("locks"), exist_ok=True)
         mine = {"host": socket.gethostname(), "pid": os.getpid(), "since": datetime.now(UTC).isoformat(),

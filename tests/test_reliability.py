@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import shutil
 import signal
 import socket
@@ -116,6 +117,13 @@ def finish(tmp_path: Path, name: str, process: subprocess.Popen) -> tuple[int, s
     return status, (tmp_path / f"{name}.out").read_text(), (tmp_path / f"{name}.err").read_text()
 
 
+def error_message(stderr: str) -> str:
+    """The `error: ...` the command printed, on one line (rich wraps it; Prefect's log lines follow)."""
+    found = re.search(r"^error: (.*?)(?=^\d\d:\d\d:\d\d\.\d+ \||\Z)", stderr, flags=re.S | re.M)
+    assert found, stderr
+    return " ".join(found.group(1).split())
+
+
 def published(stdout: str) -> set[str]:
     """The products a run printed as published."""
     return {line.split()[1] for line in stdout.splitlines() if line.startswith("published ")}
@@ -196,6 +204,25 @@ def test_a_nightly_run_beside_a_rerun_publishes_the_latest_state_not_the_older_o
     assert_latest_is_the_current_state(storage)
 
 
+def test_a_run_that_cannot_get_the_publish_lock_fails_with_a_clear_message(seeded_store, tmp_path):
+    """This test's process holds the publish lock (as a run publishing would) while a forced rerun
+    wants it; the rerun waits ERCAN_LOCK_WAIT seconds (1 here, 120 by default), then gives up."""
+    root = tmp_path / "store"
+    shutil.copytree(seeded_store, root)
+    catalog = (root / "catalog.yaml").read_bytes()
+    with Storage(str(root)).lock("publish"):
+        waited = start(tmp_path, "waited", "rerun", "fluxnet_de_hai", "--from", "publish", "--force", "--storage",
+                       str(root), env={**prefect_env(tmp_path), "ERCAN_LOCK_WAIT": "1"})
+        status, stdout, stderr = finish(tmp_path, "waited", waited)
+    assert status == 1, stdout + stderr
+    message = error_message(stderr)
+    assert message.startswith(f"{root}/locks/publish.lock is held by {socket.gethostname()} pid {os.getpid()} since ")
+    assert message.endswith(": another ercan run is publishing. Wait for it to finish; if that process no longer "
+                            "exists, delete the lock file.")
+    assert (root / "catalog.yaml").read_bytes() == catalog
+    assert_store_is_consistent(Storage(str(root)))
+
+
 # --- storage faults: the S3 endpoint stops in the middle of a publish --------------------------------
 
 
@@ -234,7 +261,7 @@ def test_s3_endpoint_stopping_mid_publish_fails_cleanly_and_the_next_run_publish
 
         assert status == 1, stdout + stderr
         assert "Retry 3/3" in stderr and "EndpointConnectionError" in stderr
-        message = " ".join(stderr.split("error:")[-1].split())
+        message = error_message(stderr)
         assert message.startswith(f"the store {url} failed even after retries: EndpointConnectionError")
         assert "Nothing was half-published" in message
         assert "published" not in stdout
