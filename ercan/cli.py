@@ -1,5 +1,5 @@
 """The `ercan` command line. Exit status: 0 all published, 1 a source was quarantined or a product withheld,
-2 usage/config error.
+or the store failed or stayed locked (nothing half-published), 2 usage/config error.
 
 Output: rich tables on stdout, errors on stderr; rich drops colours when stdout is not a terminal or
 NO_COLOR is set, and the progress bar of a run is shown only on a terminal. `--quiet` prints only
@@ -67,7 +67,7 @@ def _storage(url: str | None, out: Output | None = None):
 
 
 EXIT_STATUS = ("Exit status: 0 all published, 1 a source quarantined or a product withheld (the rest published), "
-               "2 usage or configuration error.")
+               "or the store failed or stayed locked (nothing half-published), 2 usage or configuration error.")
 QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="Print only errors.")]
 JsonOption = Annotated[
     bool, typer.Option("--json", help="Print one JSON document on stdout and nothing else (errors still go to stderr).")
@@ -186,6 +186,16 @@ def _run_flow(sources: list[str] | None, storage: str | None, force: bool, from_
             summary = pipeline_flow(sources=sources, storage=storage, force=force, from_stage=from_stage)
     except ConfigError as e:
         raise _fail(e, 2, out) from None
+    except ErcanError as e:  # e.g. another run held the publish lock too long
+        raise _fail(e, 1, out) from None
+    except Exception as e:
+        from ercan.storage import is_transient
+
+        if not is_transient(e):
+            raise
+        raise _fail(f"the store {resolve_root(storage)} failed even after retries: {type(e).__name__}: {e}. Nothing "
+                    "was half-published: the catalog still serves the previous versions. Run again once the store "
+                    "is reachable; it removes what this run left.", 1, out) from None
     table = Table("source", "status", "rows", "note", title=f"ercan from {summary['from_stage']} → {summary['storage']}")
     not_accepted = False
     for sid, outcome in summary["sources"].items():

@@ -14,6 +14,7 @@ from __future__ import annotations
 import html
 import json
 import tempfile
+import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -30,8 +31,9 @@ _CELL = 160  # characters of one failed expectation's line in the summary
 
 
 def new_run_id() -> str:
-    """A run's id: its UTC start, so that run folders sort in time."""
-    return f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}"
+    """A run's id: its UTC start, so that run folders sort in time, and a random part, so that two
+    runs starting in the same second write two folders, not one."""
+    return f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:8]}"
 
 
 def data_docs(storage: Storage, run_id: str) -> str | None:

@@ -27,9 +27,9 @@ from ercan import snapshots, state
 from ercan.accounting.products import Options, build
 from ercan.errors import ConfigError, SourceError
 from ercan.product_gates import gate_products
-from ercan.publish import PRODUCTS, crash_point, publish, remove_incomplete, to_table
+from ercan.publish import PRODUCTS, publish, remove_incomplete, to_table
 from ercan.sources import EXPECTATIONS, SAMPLE_DATA, Harmonizer, registry
-from ercan.storage import Storage, is_transient
+from ercan.storage import Storage, crash_point, is_transient
 from ercan.validation import SCHEMA_SUITE, load_suite, validate
 
 
@@ -229,16 +229,20 @@ def publish_products(storage: Storage, frames: dict[str, pd.DataFrame], *, input
     catalog. Returns the new manifests.
 
     `inputs_key` (`products_key`) is recorded once all is published; frames from the same key are
-    not compared again unless `force` (equal content is never published twice either way)."""
+    not compared again unless `force` (equal content is never published twice either way). When
+    another run accepted new rows after these frames were accounted (two runs at once), the frames
+    are accounted again under the lock: the last run to publish always publishes the latest state,
+    never an older one over it."""
     if not frames or (inputs_key and not force and _published_from(storage) == inputs_key):
         return []
-    statuses = {sid: state.load(storage, sid) for sid in registry()}
-    validation = {
-        sid: {"status": s.get("status"), "reason": s.get("reason")} for sid, s in statuses.items()
-    }
-    passed, gates = gate_products(storage, frames)  # a product failing a critical expectation is left out
+    validation, passed, gates = _gated(storage, frames)
     published = []
+    crash_point("before_lock")
     with storage.lock("publish"):
+        if inputs_key and products_key(storage) != inputs_key:
+            inputs_key, frames = products_key(storage), account(storage)
+            validation, passed, gates = _gated(storage, frames)
+        storage.remove_temporaries("catalog.yaml")
         for product in PRODUCTS:
             remove_incomplete(storage, product)
             frame = passed.get(product)
@@ -253,6 +257,14 @@ def publish_products(storage: Storage, frames: dict[str, pd.DataFrame], *, input
         if inputs_key and not any(g.withheld for g in gates.values()):  # a withheld product is gated again
             storage.write_json({"inputs_key": inputs_key, "at": _now()}, "state", "products.json")
     return published
+
+
+def _gated(storage: Storage, frames: dict[str, pd.DataFrame]) -> tuple[dict, dict[str, pd.DataFrame], dict]:
+    """The sources' statuses (each manifest's validation summary), the frames that passed their
+    product gates (a product failing a critical expectation is left out) and every gate."""
+    statuses = {sid: state.load(storage, sid) for sid in registry()}
+    validation = {sid: {"status": s.get("status"), "reason": s.get("reason")} for sid, s in statuses.items()}
+    return validation, *gate_products(storage, frames)
 
 
 def _published_from(storage: Storage) -> str | None:

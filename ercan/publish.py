@@ -11,9 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import io
-import os
 import platform
-import signal
 import subprocess
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -27,7 +25,7 @@ import pyarrow.parquet as pq
 from ercan import schema
 from ercan.changes import diff
 from ercan.sources import PROJECT_ROOT
-from ercan.storage import Storage
+from ercan.storage import Storage, crash_point
 
 
 @dataclass(frozen=True)
@@ -159,12 +157,6 @@ def versions(storage: Storage, product: str) -> list[dict]:
 
 # Rows per Parquet row group: readers and writers hold one batch at a time, never the whole product.
 BATCH_ROWS = 100_000
-
-
-def crash_point(name: str) -> None:
-    """Tests kill the process here (ERCAN_CRASH_AT=name) to prove a crash leaves a readable store."""
-    if os.environ.get("ERCAN_CRASH_AT") == name:
-        os.kill(os.getpid(), signal.SIGKILL)
 
 
 def _write_files(storage: Storage, product: str, version: str, table: pa.Table) -> list[dict]:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import signal
 import socket
 import time
 import uuid
@@ -52,6 +53,21 @@ def is_transient(error: BaseException) -> bool:
     return isinstance(error, BotoConnectionError | HTTPClientError)
 
 
+def crash_point(name: str) -> None:
+    """Where tests interrupt a run to prove the store stays readable: `ERCAN_CRASH_AT=name` kills the
+    process here (SIGKILL); `ERCAN_STOP_AT=name` suspends it (SIGSTOP) until the test has changed the
+    world around it (e.g. stopped the S3 endpoint) and sends SIGCONT. Unset, nothing happens."""
+    if os.environ.get("ERCAN_CRASH_AT") == name:
+        os.kill(os.getpid(), signal.SIGKILL)
+    if os.environ.get("ERCAN_STOP_AT") == name:
+        os.kill(os.getpid(), signal.SIGSTOP)
+
+
+# The tokens of the locks this process holds now: a lock file naming this process with another token
+# is one it failed to remove (the store was unreachable when it released it), so it is free.
+_HELD_TOKENS: set[str] = set()
+
+
 def resolve_root(cli_value: str | None = None) -> str:
     """--storage, else $ERCAN_STORAGE, else ./ercan-data (local paths made absolute)."""
     url = cli_value or os.environ.get("ERCAN_STORAGE") or DEFAULT_ROOT
@@ -60,6 +76,10 @@ def resolve_root(cli_value: str | None = None) -> str:
     if not url.startswith(("s3://", "file://", "memory://")):
         raise ConfigError(f"storage {url!r} is not supported: use a local path or s3://bucket/prefix")
     return url.rstrip("/")
+
+
+# Local writes go to `<name>.tmp-<random>` first; a process killed before the rename leaves one behind.
+TEMPORARY = ".tmp-"
 
 
 class Storage:
@@ -93,8 +113,9 @@ class Storage:
         target = self.path(*parts)
         self.fs.makedirs(str(PurePosixPath(target).parent), exist_ok=True)
         if self.is_local:
-            tmp = f"{target}.tmp-{uuid.uuid4().hex}"
+            tmp = f"{target}{TEMPORARY}{uuid.uuid4().hex}"
             self.fs.pipe_file(tmp, data)
+            crash_point(f"writing {'/'.join(parts)}")  # the new bytes complete, not yet in place
             os.replace(tmp, target)
         else:
             self.fs.pipe_file(target, data)
@@ -113,6 +134,15 @@ class Storage:
             return []
         return sorted(PurePosixPath(p).name for p in self.fs.ls(self.path(*parts), detail=False))
 
+    def remove_temporaries(self, *parts: str) -> list[str]:
+        """Remove the temporary files a killed writer of `parts` left beside it (see write_bytes).
+        Only call while no other process can be writing `parts` (e.g. holding its lock)."""
+        folder, name = parts[:-1], parts[-1]
+        leftovers = [n for n in self.listdir(*folder) if n.startswith(name + TEMPORARY)]
+        for leftover in leftovers:
+            self.remove(*folder, leftover)
+        return leftovers
+
     def write_parquet(self, table: pa.Table, *parts: str) -> bytes:
         buffer = io.BytesIO()
         pq.write_table(table, buffer, compression="zstd")
@@ -129,10 +159,18 @@ class Storage:
             self.fs.rm(self.path(*parts), recursive=True)
 
     @contextmanager
-    def lock(self, name: str, *, wait: float = 120.0, stale_after: float = 6 * 3600.0):
+    def lock(self, name: str, *, wait: float | None = None, stale_after: float = 6 * 3600.0):
         """Hold `locks/<name>.lock` while the block runs: created exclusively (a local O_EXCL open,
         an S3 conditional PUT), so two processes never both hold it. A lock left by a process that
-        died on this host, or older than `stale_after` seconds, is broken."""
+        died on this host, or older than `stale_after` seconds, is broken, and so is one this process
+        failed to release (a retry after the store came back does not wait for itself). A lock held
+        by a live process is waited for `wait` seconds (default $ERCAN_LOCK_WAIT, else 120)."""
+        if wait is None:
+            try:
+                wait = float(os.environ.get("ERCAN_LOCK_WAIT", "120"))
+            except ValueError:
+                raise ConfigError(f"ERCAN_LOCK_WAIT={os.environ['ERCAN_LOCK_WAIT']!r} is not a number of seconds; "
+                                  "set it to how long a run waits for another's publish, e.g. 600") from None
         path = self.path("locks", f"{name}.lock")
         self.fs.makedirs(self.path("locks"), exist_ok=True)
         mine = {"host": socket.gethostname(), "pid": os.getpid(), "since": datetime.now(UTC).isoformat(),
@@ -142,6 +180,9 @@ class Storage:
             try:
                 with self.fs.open(path, "xb") as f:
                     f.write(json.dumps(mine).encode())
+                _HELD_TOKENS.add(mine["token"])
+                # Listings this process cached (s3fs does) may predate what others published while it waited.
+                self.fs.invalidate_cache()
                 break
             except FileExistsError:
                 holder = self._lock_holder(path)
@@ -161,6 +202,7 @@ class Storage:
         try:
             yield
         finally:
+            _HELD_TOKENS.discard(mine["token"])
             if (self._lock_holder(path) or {}).get("token") == mine["token"]:
                 self.fs.rm(path)
 
@@ -176,6 +218,8 @@ class Storage:
         if (datetime.now(UTC) - since).total_seconds() > stale_after:
             return True
         if holder.get("host") == socket.gethostname():
+            if holder.get("pid") == os.getpid():
+                return holder.get("token") not in _HELD_TOKENS
             try:
                 os.kill(int(holder["pid"]), 0)
             except ProcessLookupError:

@@ -1,4 +1,5 @@
-"""The guide quotes real files: every block marked `<!-- file: PATH -->` must equal that file."""
+"""The docs quote real files and name real tests: every block marked `<!-- file: PATH -->` must equal that file,
+and every test a case table names must exist."""
 
 import re
 
@@ -18,3 +19,38 @@ def test_the_guide_quotes_the_example_files():
 @pytest.mark.parametrize(("path", "text"), QUOTED, ids=[p for p, _ in QUOTED])
 def test_quoted_file_is_current(path, text):
     assert (PROJECT_ROOT / path).read_text(encoding="utf-8") == text, f"docs/adding_a_source.md quotes an old {path}"
+
+
+# The case tables of issue 9: the last column names the test(s) of each row. A bare id in
+# bad_inputs.md is a case of test_bad_csv_input; a bare test name is in the doc's own test module.
+CASE_TABLES = {"bad_inputs.md": "tests/test_bad_inputs.py", "security.md": "tests/test_security.py",
+               "reliability.md": None}
+TEST_REFERENCE = re.compile(r"`(?:(tests/\w+\.py)::)?(test_\w+)(?:\[([^\]]+)\])?`")
+
+
+def _named_tests(doc: str) -> list[tuple[str, str, str]]:
+    """(module, test, parameter id or "") for every test a case table of `doc` names."""
+    named = []
+    for line in (PROJECT_ROOT / "docs" / doc).read_text(encoding="utf-8").splitlines():
+        cells = line.split(" | ")
+        if not line.startswith("| ") or len(cells) < 3 or set(line) <= set("|- "):
+            continue
+        last = cells[-1].rstrip(" |")
+        if last in ("test", "test name"):
+            continue
+        found = [(module or CASE_TABLES[doc], test, parameter) for module, test, parameter in TEST_REFERENCE.findall(last)]
+        if not found and doc == "bad_inputs.md":
+            found = [(CASE_TABLES[doc], "test_bad_csv_input", case) for case in re.findall(r"`(\w+)`", last)]
+        assert found, f"docs/{doc}: the row {line[:80]!r} names no test"
+        named += found
+    return named
+
+
+@pytest.mark.parametrize("doc", CASE_TABLES)
+def test_every_test_a_case_table_names_exists(doc):
+    for module, test, parameter in _named_tests(doc):
+        assert module, f"docs/{doc}: name the module of {test}"
+        source = (PROJECT_ROOT / module).read_text(encoding="utf-8")
+        assert f"def {test}(" in source, f"docs/{doc} names {module}::{test}, which does not exist"
+        if parameter:
+            assert f'"{parameter}"' in source, f"docs/{doc} names {module}::{test}[{parameter}], which does not exist"
