@@ -136,7 +136,12 @@ def _table(frame: pd.DataFrame | None, empty: str) -> str:
     if frame is None or frame.empty:
         return f"<p>{_e(empty)}</p>"
     # escape=True: every cell and header is HTML-escaped by pandas (docs/security.md)
-    return frame.to_html(index=False, escape=True, na_rep="", border=0, float_format=lambda v: f"{v:,.4g}")
+    return frame.to_html(index=False, escape=True, na_rep="", border=0, float_format=_number)
+
+
+def _number(value: float) -> str:
+    """Large values in full with thousands separators (hectares, tonnes), small ones to 4 digits."""
+    return f"{value:,.0f}" if abs(value) >= 1e4 else f"{value:.4g}"
 
 
 def _image(png: bytes | None, alt: str, empty: str) -> str:
