@@ -117,7 +117,7 @@ def reconciliation_gaps(reconciliation: pd.DataFrame) -> bytes | None:
     axis.margins(x=0.12)
     axis.axvline(0, color="black", linewidth=0.8)
     axis.set_title(f"Reported aggregates vs the sum of their members: the {len(top)} largest gaps beyond tolerance\n"
-                   "positive: the reported value is larger than the members' sum")
+                   "(members' sum − reported) / reported: positive when the members add up to more than the reported total")
     axis.set_xlabel("difference, % of the reported value")
     axis.grid(alpha=0.3, axis="x")
     return _png(figure)

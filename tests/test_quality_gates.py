@@ -342,7 +342,7 @@ def test_one_table_artifact_per_published_product(corrupted_run, artifacts):
     for product, (_, rows) in published.items():
         assert sum(row["rows"] for row in tables[table_key(product)]) == rows, product
     loss = catalog(root)["observations"].read().query("variable == 'tree_cover_loss' and area_level == 'subnational'")
-    assert {"variable": "tree_cover_loss", "unit": "ha", "area_level": "subnational", "rows": len(loss),
+    assert {"variable": "tree_cover_loss", "unit": "ha/yr", "area_level": "subnational", "rows": len(loss),
             "areas": loss.area_code.nunique(), "first_year": int(loss.year.min()), "last_year": int(loss.year.max())} \
         in tables[table_key("observations")]
 
