@@ -61,6 +61,16 @@ def publish_report(storage: Storage, manifests: list[dict], data_docs: str | Non
     return link(storage, report_id)
 
 
+def publish_report_or_warn(storage: Storage, manifests: list[dict], data_docs: str | None, logger) -> str | None:
+    """`publish_report`, else the latest report's URL; a report that cannot be built is a warning on
+    `logger` and None: the versions are published and stay so, only their page is missing."""
+    try:
+        return publish_report(storage, manifests, data_docs) or latest_report(storage)
+    except Exception as e:  # noqa: BLE001 - whatever broke the page must not take back a publish
+        logger.warning("the report of %d new version(s) was not built: %s: %s", len(manifests), type(e).__name__, e)
+        return None
+
+
 def link(storage: Storage, report_id: str) -> str:
     url = storage.url_of(REPORTS, report_id, "index.html")
     return Path(url).as_uri() if storage.is_local else url

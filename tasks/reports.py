@@ -32,11 +32,7 @@ def reports(storage_url: str, sources: list[GateOutcome], manifests: list[dict])
     except Exception as e:  # noqa: BLE001 - the products are published: a failed report must not fail the run
         logger.error("Data Docs for run %s were not built: %s: %s", run_id, type(e).__name__, e)
         docs = None
-    try:
-        page = report.publish_report(storage, manifests, docs) or report.latest_report(storage)
-    except Exception as e:  # noqa: BLE001 - same: the versions stay published, only their page is missing
-        logger.warning("the report of run %s was not built: %s: %s", run_id, type(e).__name__, e)
-        page = None
+    page = report.publish_report_or_warn(storage, manifests, docs, logger)
     markdown = gate_reports.summary_markdown(run_id, sources, last_gates(storage), manifests,
                                              gate_reports.current_quality(storage), docs, page)
     create_markdown_artifact(
@@ -48,7 +44,7 @@ def reports(storage_url: str, sources: list[GateOutcome], manifests: list[dict])
     for manifest in manifests:
         try:
             summary = report.product_summary(read_version(storage, manifest["product"], manifest["version"]))
-        except Exception as e:  # noqa: BLE001 - same
+        except Exception as e:  # noqa: BLE001 - the product is published: only its summary is missing
             logger.warning("no table artifact for %s: %s: %s", manifest["product"], type(e).__name__, e)
             continue
         create_table_artifact(

@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import io
 import json
+import logging
 import os
 import re
 import shutil
@@ -375,3 +376,17 @@ def test_a_new_version_gets_its_own_report_and_an_unchanged_publish_none(corrupt
     assert report.publish_report(storage, pipeline.publish_products(storage, pipeline.account(storage))) is None
     assert len([name for name in storage.listdir("reports") if name != "data_docs"]) == 2
     assert report.latest_report(storage) == second
+
+
+def test_a_report_that_cannot_be_written_is_a_warning_and_the_versions_stay_published(baseline, tmp_path, caplog):
+    """The store refuses the page (`reports` is a file here, made by the test): the publish stands."""
+    root = copy_of(baseline, tmp_path)
+    shutil.rmtree(root / "reports", ignore_errors=True)
+    (root / "reports").write_text("not a folder")
+    served = {product: catalog(root)[product].metadata["version"] for product in PRODUCTS}
+    with caplog.at_level("WARNING"):
+        assert report.publish_report_or_warn(Storage(str(root)), baseline[2], None, logging.getLogger("ercan")) is None
+    assert "the report of 7 new version(s) was not built" in caplog.text
+    assert {product: catalog(root)[product].metadata["version"] for product in PRODUCTS} == served
+    stocks = next(m for m in baseline[2] if m["product"] == "carbon_stocks")
+    assert len(catalog(root)["carbon_stocks"].read()) == stocks["row_count"]
