@@ -22,6 +22,14 @@ from ercan.publish import PRODUCTS, versions
 from ercan.storage import Storage
 
 
+# {product: {version: path of its report}}, written by ercan/report.py when it reports a publish.
+REPORT_INDEX = ("state", "reports.json")
+
+
+def report_links(storage: Storage) -> dict[str, dict[str, str]]:
+    return storage.read_json(*REPORT_INDEX, default={})
+
+
 def entry_name(product: str, version: str) -> str:
     return f"{product}__{version}"
 
@@ -44,6 +52,7 @@ def build_catalog(storage: Storage) -> str:
             "data_dictionary": "docs/data_dictionary.md in the ercan repository",
         }
     )
+    reports = report_links(storage)
     for product, spec in PRODUCTS.items():
         manifests = versions(storage, product)
         for manifest in manifests:
@@ -62,6 +71,8 @@ def build_catalog(storage: Storage) -> str:
                     "license": manifest.get("licenses", []),
                     "sources": manifest.get("sources", []),
                     "manifest": f"products/{product}/{manifest['version']}/manifest.json",
+                    # the report of the publish that wrote this version (paths relative to the catalog)
+                    **({"report": path} if (path := reports.get(product, {}).get(manifest["version"])) else {}),
                 },
             )
             catalog[entry_name(product, manifest["version"])] = reader

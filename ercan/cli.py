@@ -215,6 +215,8 @@ def _run_flow(sources: list[str] | None, storage: str | None, force: bool, from_
         errors.print(f"[bold red]withheld[/] {product}: {reason}")
     if summary["data_docs"]:
         out.print(f"quality report (GX Data Docs): {summary['data_docs']}")
+    if summary["report"]:
+        out.print(f"report of the published versions: {summary['report']}")
     if not_accepted:
         errors.print("[bold red]some sources were not accepted[/]; the rest were published. See `ercan sources`.")
     if summary["withheld"]:
@@ -251,7 +253,7 @@ def _run_document(summary: dict, status: int) -> dict:
     sources_ = {sid: {k: v for k, v in outcome.items() if k != "source"} for sid, outcome in summary["sources"].items()}
     return {"storage": summary["storage"], "from_stage": summary["from_stage"], "sources": sources_,
             "account_cached": summary["account_cached"], "products": products, "data_docs": summary["data_docs"],
-            "exit_status": status}
+            "report": summary["report"], "exit_status": status}
 
 
 class _TaskRunProgress(logging.Handler):

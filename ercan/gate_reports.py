@@ -117,28 +117,33 @@ def _html_text(value):
 
 
 def summary_markdown(run_id: str, sources, products: dict[str, ProductGate], manifests: list[dict],
-                     quality: pd.DataFrame, docs: str | None) -> str:
-    """The run's gates as Markdown: one row per source and product with its status and failed
-    expectations (severity, suite and position, column, how many rows, examples), and the Data Docs link."""
-    published = {m["product"]: m["version"] for m in manifests}
-    rows = [(o.source, "source", (o.status if o.status == "accepted" else f"**{o.status}**")
+                     quality: pd.DataFrame, docs: str | None, report: str | None = None) -> str:
+    """The run's gates as Markdown: one row per source and product with its rows (accepted, or
+    published this run), status and failed expectations (severity, suite and position, column, how
+    many rows, examples), and the links to the Data Docs and the report (ercan/report.py)."""
+    published = {m["product"]: m for m in manifests}
+    rows = [(o.source, "source", o.rows, (o.status if o.status == "accepted" else f"**{o.status}**")
              + (" (unchanged)" if o.cached else "")) for o in sources]
     for product, gate in products.items():
-        status = "**withheld**" if gate.withheld else f"published {published[product]}" if product in published else "unchanged"
-        rows.append((product, "product", status))
+        manifest = published.get(product)
+        status = "**withheld**" if gate.withheld else f"published {manifest['version']}" if manifest else "unchanged"
+        rows.append((product, "product", manifest["row_count"] if manifest else "", status))
     lines = [
         f"# ercan quality gates, run {run_id}",
         "",
         _docs_line(run_id, docs),
         "",
-        "| subject | kind | status | critical failed | warnings failed | failed expectations (examples) |",
-        "|---|---|---|---|---|---|",
+        _report_line(report, bool(manifests)),
+        "",
+        "| subject | kind | rows | status | critical failed | warnings failed | failed expectations (examples) |",
+        "|---|---|---|---|---|---|---|",
     ]
-    for subject, kind, status in rows:
+    for subject, kind, count, status in rows:
         failed = quality[(quality["subject"] == subject) & ~quality["success"].astype(bool)]
         critical = failed[failed["severity"] == "critical"]
         detail = "<br>".join(_failure(f) for f in failed.itertuples())
-        lines.append(f"| {subject} | {kind} | {status} | {len(critical)} | {len(failed) - len(critical)} | {detail} |")
+        lines.append(f"| {subject} | {kind} | {count} | {status} | {len(critical)} | {len(failed) - len(critical)} "
+                     f"| {detail} |")
     not_accepted = sum(o.status != "accepted" for o in sources)
     withheld = sum(g.withheld for g in products.values())
     lines += ["", f"{not_accepted} source(s) not accepted, {withheld} product(s) withheld. "
@@ -151,6 +156,12 @@ def _docs_line(run_id: str, docs: str | None) -> str:
         return "Data Docs: none built yet."
     built_now = docs.endswith(f"/{run_id}/index.html")
     return f"Data Docs{'' if built_now else ' (no result changed this run)'}: [{docs}]({docs})"
+
+
+def _report_line(report: str | None, published: bool) -> str:
+    if report is None:
+        return "Report: none built yet." if not published else "Report: not built this run (see the run's log)."
+    return f"Report{'' if published else ' (nothing published this run: the latest)'}: [{report}]({report})"
 
 
 def _failure(row) -> str:

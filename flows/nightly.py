@@ -18,9 +18,9 @@ from ercan.errors import ConfigError
 from ercan.storage import Storage, resolve_root
 from ercan.tasks.account import account, cache_storage
 from ercan.tasks.gate import gate
-from ercan.tasks.gate_report import gate_report
 from ercan.tasks.ingest import ingest
 from ercan.tasks.publish import publish
+from ercan.tasks.reports import reports
 
 
 def task_runner(dask: str | None = None):
@@ -80,7 +80,7 @@ def nightly(sources: list[str] | None = None, storage: str | None = None, force:
     withheld = product_gates.withheld(Storage(storage_url))
     for product, reason in withheld.items():
         logger.error("withheld %s: %s", product, reason)
-    docs = gate_report(storage_url, list(outcomes.values()), manifests)
+    links = reports(storage_url, list(outcomes.values()), manifests)
     return {
         "storage": storage_url,
         "from_stage": from_stage,
@@ -88,7 +88,8 @@ def nightly(sources: list[str] | None = None, storage: str | None = None, force:
         "account_cached": accounted.name == "Cached",
         "published": [{"product": m["product"], "version": m["version"], "rows": m["row_count"]} for m in manifests],
         "withheld": withheld,
-        "data_docs": docs,
+        "data_docs": links["data_docs"],
+        "report": links["report"],
     }
 
 

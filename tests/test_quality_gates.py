@@ -2,13 +2,17 @@
 
 One baseline store (every source through its gate, every product gated and published, with the plain
 pipeline functions) is shared by the module. On copies of it: a nightly run through the `ercan`
-command with three sources corrupted (copies of their shipped files) and one legitimately changed;
-and a publish whose product frames the test corrupts, as an accounting bug would.
+command with three sources corrupted (copies of their shipped files) and one legitimately changed,
+whose report (ercan/report.py) and Prefect artifacts are checked too; and a publish whose product
+frames the test corrupts, as an accounting bug would.
 """
 
 from __future__ import annotations
 
+import base64
+import io
 import json
+import logging
 import os
 import re
 import shutil
@@ -20,12 +24,14 @@ import intake
 import openpyxl
 import pandas as pd
 import pytest
+from PIL import Image
 
 from conftest import edited_copy, replace_line
-from ercan import gate_reports, pipeline, product_gates, snapshots, sources
+from ercan import gate_reports, pipeline, product_gates, report, snapshots, sources
 from ercan.publish import PRODUCTS
 from ercan.sources import SAMPLE_DATA
 from ercan.storage import Storage
+from ercan.tasks.reports import table_key
 
 pytestmark = pytest.mark.slow
 ERCAN = str(Path(sys.executable).with_name("ercan"))
@@ -250,19 +256,137 @@ def test_quality_tells_why_and_sources_lists_the_reason(corrupted_run):
     assert "328.0" in flat
 
 
-def test_the_run_built_data_docs_and_a_prefect_artifact(corrupted_run):
+@pytest.fixture(scope="module")
+def artifacts(corrupted_run) -> dict[str, dict]:
+    """The Prefect artifacts of the corrupted run, read back through the Prefect client: {key: artifact}."""
+    _, prefect_home, _ = corrupted_run
+    env = {**os.environ, "PREFECT_HOME": str(prefect_home), "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}
+    env.pop("PREFECT_API_URL", None)
+    read = ("import json\nfrom prefect import get_client\n"
+            "with get_client(sync_client=True) as client:\n"
+            "    print(json.dumps([a.model_dump(mode='json') for a in client.read_artifacts()]))\n")
+    found = subprocess.run([sys.executable, "-c", read], capture_output=True, text=True, env=env, timeout=300)
+    assert found.returncode == 0, found.stderr
+    return {a["key"]: a for a in json.loads(found.stdout.splitlines()[-1])}
+
+
+def test_the_run_built_data_docs_and_a_prefect_artifact(corrupted_run, artifacts):
     root, prefect_home, result = corrupted_run
     link = re.search(r"quality report \(GX Data Docs\): (\S+)", result.stdout).group(1)
     index = Path(link.removeprefix("file://"))
     assert index.exists() and index.parent.parent == root / "reports" / "data_docs"
     pages = (index.parent / "validations" / "cikd2024").rglob("*.html")
     assert any("328" in p.read_text(encoding="utf-8") for p in pages)
-    env = {**os.environ, "PREFECT_HOME": str(prefect_home), "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}
-    env.pop("PREFECT_API_URL", None)
-    inspect = subprocess.run([str(Path(ERCAN).with_name("prefect")), "artifact", "inspect", "ercan-quality-gates",
-                              "--limit", "1", "--output", "json"], capture_output=True, text=True, env=env, timeout=300)
-    assert inspect.returncode == 0, inspect.stderr
-    markdown = json.loads(inspect.stdout[inspect.stdout.index("["):])[0]["data"]
+    markdown = artifacts["ercan-quality-gates"]["data"]
     for source_id in CORRUPTED:
-        assert f"| {source_id} | source | **quarantined** | 1 |" in markdown
-    assert f"({link})" in markdown  # the CLI's rich output drops the "[link]" text of the Markdown link
+        assert f"| {source_id} | source | 0 | **quarantined** | 1 |" in markdown
+    assert f"[{link}]({link})" in markdown
+    assert "| gfw_usa | source | 2182 | accepted | 0 | 0 |" in markdown
+
+
+def published_by(result) -> dict[str, tuple[str, int]]:
+    """{product: (version, rows)} from `ercan run`'s "published PRODUCT VERSION (N rows)" lines."""
+    found = (re.match(r"published (\w+) (\S+) \((\d+) rows\)", line) for line in result.stdout.splitlines())
+    return {m[1]: (m[2], int(m[3])) for m in found if m}
+
+
+def report_links(root: Path) -> dict[str, str | None]:
+    """{product: its latest version's `report` (a path relative to the catalog) in the catalog metadata}."""
+    cat = catalog(root)
+    return {product: cat[product].metadata.get("report") for product in cat}
+
+
+def test_the_run_wrote_a_report_of_its_versions_linked_from_the_catalog(corrupted_run, artifacts):
+    root, _, result = corrupted_run
+    published, links = published_by(result), report_links(root)
+    assert {links[p] for p in published} == {links["observations"]}  # one report for the run's versions
+    assert links["carbon_stocks"] is None  # published by the baseline, which wrote no report (no flow)
+    page = root / links["observations"]
+    assert page.parent.parent == root / "reports" and page.is_file()
+    url = page.as_uri()
+    assert f"Report: [{url}]({url})" in artifacts["ercan-quality-gates"]["data"]
+    text = page.read_text(encoding="utf-8")
+    for title in ("Products", "Sources", "Quality gates", "Forest area and carbon stock", "Net fluxes", "Coverage",
+                  "Reconciliation", "Target 2"):
+        assert f"<h2>{title}</h2>" in text
+    for product, (version, _) in published.items():
+        assert f"<td>{version}</td>" in text, product
+    # each quarantined source with its reason, and the failed expectations with their examples
+    assert text.count("<td>quarantined</td>") == len(CORRUPTED)
+    assert "cikd2024: expect_column_values_to_be_between on column 'value'" in text and "328.0" in text
+    assert "142965" in text  # a failed warning's example
+
+
+def test_the_reports_plots_are_embedded_pngs_with_real_content(corrupted_run):
+    root, _, _ = corrupted_run
+    text = (root / report_links(root)["observations"]).read_text(encoding="utf-8")
+    images = re.findall(r"<img alt='([^']+)' src='data:image/png;base64,([A-Za-z0-9+/=]+)'>", text)
+    assert [alt for alt, _ in images] == [
+        "forest area and carbon stock by UN M49 region",
+        "net emissions from living biomass by country, with 95 % intervals",
+        "largest gaps between reported aggregates and their members",
+        "restoration pledged and reported by country",
+    ]
+    for alt, data in images:
+        png = base64.b64decode(data)
+        assert png.startswith(b"\x89PNG\r\n\x1a\n"), alt
+        image = Image.open(io.BytesIO(png))
+        assert image.width > 600 and image.height > 300, alt
+        assert len(image.convert("RGB").getcolors(maxcolors=1 << 20)) > 50, alt  # lines, bars, labels: not blank
+
+
+def test_one_table_artifact_per_published_product(corrupted_run, artifacts):
+    root, _, result = corrupted_run
+    published = published_by(result)
+    tables = {key: json.loads(a["data"]) for key, a in artifacts.items() if a["type"] == "table"}
+    assert set(tables) == {table_key(product) for product in published}
+    for product, (_, rows) in published.items():
+        assert sum(row["rows"] for row in tables[table_key(product)]) == rows, product
+    loss = catalog(root)["observations"].read().query("variable == 'tree_cover_loss' and area_level == 'subnational'")
+    assert {"variable": "tree_cover_loss", "unit": "ha/yr", "area_level": "subnational", "rows": len(loss),
+            "areas": loss.area_code.nunique(), "first_year": int(loss.year.min()), "last_year": int(loss.year.max())} \
+        in tables[table_key("observations")]
+
+
+def test_a_new_version_gets_its_own_report_and_an_unchanged_publish_none(corrupted_run, tmp_path):
+    """The plain functions the flow's tasks call, on a copy of the run's store."""
+    root = tmp_path / "store"
+    shutil.copytree(corrupted_run[0], root)
+    storage = Storage(str(root))
+    first = report_links(root)
+    before = {path: (root / path).read_bytes() for path in set(first.values()) if path}
+
+    # India's reported restoration corrected from 9.8 to 10.2 Mha (edited by the test): new versions, a second report
+    corrected = edited_copy(tmp_path, "restoration", "facts",
+                            replace_line(24, "9.8 million hectares,9.8,", "10.2 million hectares,10.2,"))
+    snapshots.ingest(storage, sources.get("restoration"), "facts", str(corrected), steward=True)
+    assert pipeline.gate(storage, sources.get("restoration")).status == "accepted"
+    manifests = pipeline.publish_products(storage, pipeline.account(storage))
+    republished = {m["product"] for m in manifests}
+    assert {"observations", "restoration_progress"} <= republished and "carbon_stocks" not in republished
+    second = report.publish_report(storage, manifests)
+    after = report_links(root)
+    assert second == (root / after["restoration_progress"]).as_uri()
+    assert {p for p in after if after[p] != first[p]} == republished
+    assert all((root / path).read_bytes() == data for path, data in before.items())  # the first report stands
+    assert "<td>10,200,000</td>" in (root / after["restoration_progress"]).read_text(encoding="utf-8")
+
+    # An unchanged night: nothing published, no report written, the latest still linked.
+    assert pipeline.gate(storage, sources.get("restoration")).cached
+    assert report.publish_report(storage, pipeline.publish_products(storage, pipeline.account(storage))) is None
+    assert len([name for name in storage.listdir("reports") if name != "data_docs"]) == 2
+    assert report.latest_report(storage) == second
+
+
+def test_a_report_that_cannot_be_written_is_a_warning_and_the_versions_stay_published(baseline, tmp_path, caplog):
+    """The store refuses the page (`reports` is a file here, made by the test): the publish stands."""
+    root = copy_of(baseline, tmp_path)
+    shutil.rmtree(root / "reports", ignore_errors=True)
+    (root / "reports").write_text("not a folder")
+    served = {product: catalog(root)[product].metadata["version"] for product in PRODUCTS}
+    with caplog.at_level("WARNING"):
+        assert report.publish_report_or_warn(Storage(str(root)), baseline[2], None, logging.getLogger("ercan")) is None
+    assert "the report of 7 new version(s) was not built" in caplog.text
+    assert {product: catalog(root)[product].metadata["version"] for product in PRODUCTS} == served
+    stocks = next(m for m in baseline[2] if m["product"] == "carbon_stocks")
+    assert len(catalog(root)["carbon_stocks"].read()) == stocks["row_count"]

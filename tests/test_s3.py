@@ -55,6 +55,8 @@ text = fs.cat_file("ercan-nightly/programme/catalog.yaml").decode()
 text += "".join(fs.cat_file(p).decode() for p in fs.glob("ercan-nightly/programme/products/*/*/manifest.json"))
 print("SECRET-FOUND" if ("{KEY}" in text or "{SECRET}" in text) else "clean")
 print("docs" if fs.exists("{DOCS}") and fs.glob("{DOCS}".replace("index.html", "validations/*")) else "no docs")
+report = "ercan-nightly/programme/" + cat["carbon_stocks"].metadata["report"]
+print("report" if fs.cat_file(report).startswith(b"<!DOCTYPE html>") else "no report")
 """.replace("{KEY}", KEY).replace("{SECRET}", SECRET).replace("{DOCS}", docs)], env=s3_env, capture_output=True, text=True, timeout=120)
     assert check.returncode == 0, check.stderr
     secrets = check.stdout.splitlines()[1]
@@ -62,6 +64,7 @@ print("docs" if fs.exists("{DOCS}") and fs.glob("{DOCS}".replace("index.html", "
     assert "4058930810.0" in check.stdout
     assert secrets == "clean"
     assert check.stdout.splitlines()[2] == "docs"
+    assert check.stdout.splitlines()[3] == "report"  # written through the store, linked from the catalog
 
     again = subprocess.run([ERCAN, "run"], env=s3_env, capture_output=True, text=True, timeout=600)
     assert again.returncode == 0 and "nothing new published" in again.stdout

@@ -4,14 +4,18 @@ written where it could be evaluated. What each test proves is listed in docs/sec
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
+from ercan import report
 from ercan.sources import PROJECT_ROOT, SAMPLE_DATA
 
 ERCAN = str(Path(sys.executable).with_name("ercan"))
@@ -98,13 +102,31 @@ def test_intake_refuses_a_catalog_that_constructs_python_objects(tmp_path):
     assert not marker.exists()
 
 
-def test_no_product_is_written_as_csv_or_html():
+def test_no_product_is_written_as_csv_and_the_report_escapes_every_text_from_the_data():
     """Products are Parquet (typed, never evaluated by a spreadsheet) and the catalog YAML holds no
-    text cell, so there is no CSV/HTML output whose cells would need escaping. If one is added,
-    it must escape cells starting with = + - @ (see docs/security.md)."""
+    text cell, so there is no CSV output whose cells would need escaping. The one HTML page ercan
+    writes itself, the report (ercan/report.py), escapes every text from the data: a quarantine
+    reason, a failed expectation's example and a product's note reading `<script>` are shown, never run."""
     code = [p for d in ("ercan", "harmonizers", "catalog", "flows", "tasks") for p in (PROJECT_ROOT / d).rglob("*.py")]
-    writers = re.compile(r"\.to_(csv|html|excel)\(|write_csv\(|csv\.writer\(")
+    writers = re.compile(r"\.to_(csv|excel)\(|write_csv\(|csv\.writer\(")
     assert [str(p) for p in code if writers.search(p.read_text(encoding="utf-8"))] == []
+
+    # Small frames built by the test: what a hostile input could bring into each kind of text.
+    script = "<script>alert('ercan')</script>"
+    sources = pd.DataFrame([{"source": "fra2020", "title": "FRA", "status": "quarantined", "accepted rows": 10,
+                             "accepted at": None, "reason": f"source 'fra2020': cell A7 reads {script}"}])
+    quality = pd.DataFrame([{
+        "subject": "fra2020", "suite": "fra2020", "position": 0, "expectation": "expect_column_values_to_be_in_set",
+        "column_name": "area_code", "severity": "critical", "success": False, "element_count": 10,
+        "unexpected_count": 1, "unexpected_examples": json.dumps([script]),
+    }])
+    progress = pd.DataFrame([{
+        "area_code": "IND", "area_level": "national", "year": 2018, "indicator": "restoration_area", "value": 9.8e6,
+        "unit": "ha", "degraded_area": None, "share_achieved": None, "target_progress": None, "note": script,
+    }])
+    page = report.render("v1", datetime.now(UTC), {}, set(), sources, quality, {"restoration_progress": progress}, None)
+    assert "<script" not in page
+    assert page.count("&lt;script&gt;alert('ercan')&lt;/script&gt;") == 3  # the reason, the example and the note
 
 
 @pytest.mark.slow
