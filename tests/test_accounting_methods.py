@@ -132,6 +132,19 @@ def test_missing_pool_is_filled_from_the_regional_density_and_flagged(products, 
     assert filled_stock.value == pytest.approx(soil.value * fra(observations, "area", "CHN", 2020))
 
 
+def test_a_pool_the_country_reported_in_another_year_takes_its_own_nearest_density(products, observations):
+    # Australia reports its pools in FRA 2020 from 2000 on (sheet 2d: agb 42.78 t C/ha in 2000), not
+    # for 1990: its 1990 pools take its own 2000 densities, not Oceania's.
+    stocks = products["carbon_stocks"]
+    agb = one(stocks, area_code="AUS", year=1990, variable="carbon_density", pool="agb")
+    assert (agb.flag, agb.method) == ("gap_filled", "own_density:2000")
+    assert agb.value == pytest.approx(fra(observations, "carbon_density", "AUS", 2000, "agb")) == pytest.approx(42.78)
+    stock = one(stocks, area_code="AUS", year=1990, variable="carbon_stock", pool="agb")
+    assert stock.value == pytest.approx(42.78 * fra(observations, "area", "AUS", 1990))
+    # a reported year is never overwritten
+    assert one(stocks, area_code="AUS", year=2000, variable="carbon_density", pool="agb").flag == "reported"
+
+
 def test_world_stock_is_published_reported_only_and_gap_filled(products):
     stocks = products["carbon_stocks"]
     world = stocks[(stocks.area_code == "WORLD") & (stocks.year == 2020) & (stocks.variable == "carbon_stock") & (stocks.pool == "total")]

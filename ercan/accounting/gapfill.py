@@ -1,6 +1,10 @@
 """Gap-filling of carbon pools a country did not report (explicit, flagged, switchable).
 
-Two methods (`Options.gap_fill`; docs/accounting.md compares them):
+First, whatever the method: a pool the country reported in other years of the same source gets
+its own density from the nearest of those years (the earlier on a tie), `method =
+own_density:<year>` (Australia reports its pools from 2000: its 1990 pools take its 2000
+densities, not Oceania's). Then one of two methods (`Options.gap_fill`; docs/accounting.md
+compares them):
 
 - `regional_density` (the default): a missing pool's density is the area-weighted density of the
   country's nearest UN M49 region whose reporting members have it (sub-region, then region, then
@@ -63,6 +67,7 @@ def fill_pools(area: pd.DataFrame, stocks: pd.DataFrame, regional_densities: pd.
     candidates = missing.merge(ancestors, on="area_code").merge(regional, on=["region", *_SERIES])
     candidates = candidates.assign(method="regional_density:" + candidates["region"],
                                    u_density=defaults()["carbon_density"], basis="default")
+    candidates = pd.concat([_own_nearest_year(missing, stocks, area), candidates], ignore_index=True)
     if tier1 is not None and not tier1.empty:
         # before the nearest region (depth 0): a Tier 1 default, where there is one, wins
         from_tier1 = missing.merge(tier1.rename(columns={"snapshot": "region_snapshot"}), on=["area_code", "pool"])
@@ -84,6 +89,22 @@ def fill_pools(area: pd.DataFrame, stocks: pd.DataFrame, regional_densities: pd.
     completed = pd.concat([stocks[stocks["pool"].isin(TOTAL_POOLS)], stock_rows], ignore_index=True)
     totals = pool_sum(completed, "total", TOTAL_POOLS)
     return pd.concat([densities, stock_rows, totals[totals["flag"] == "gap_filled"]], ignore_index=True)
+
+
+def _own_nearest_year(missing: pd.DataFrame, stocks: pd.DataFrame, area: pd.DataFrame) -> pd.DataFrame:
+    """Candidates from the country itself: the pool's density (stock / area, same source) in the
+    nearest year it reported the pool, the earlier year on a tie. Ranked before every other method
+    (depth -2): a country's own forests say more about them than its region's or a Tier 1 default."""
+    reported = stocks[stocks["pool"].isin(TOTAL_POOLS)].merge(area[JOIN + ["value"]], on=JOIN, suffixes=("", "_area"))
+    own = pd.DataFrame({"source": reported["source"], "area_code": reported["area_code"],
+                        "land_category": reported["land_category"], "pool": reported["pool"],
+                        "from_year": reported["year"], "density": reported["value"] / reported["value_area"],
+                        "region_snapshot": reported["snapshot"]})
+    pairs = missing.merge(own, on=["source", "area_code", "land_category", "pool"])
+    pairs = pairs.assign(gap=(pairs["from_year"] - pairs["year"]).abs()).sort_values(["gap", "from_year"])
+    pairs = pairs.drop_duplicates(JOIN + ["pool"])
+    return pairs.assign(depth=-2, method="own_density:" + pairs.pop("from_year").astype(str),
+                        u_density=defaults()["carbon_density"], basis="default").drop(columns="gap")
 
 
 def tier1_densities(factors: pd.DataFrame, countries) -> pd.DataFrame:
