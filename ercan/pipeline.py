@@ -233,7 +233,7 @@ def publish_products(storage: Storage, frames: dict[str, pd.DataFrame], *, input
     another run accepted new rows after these frames were accounted (two runs at once), the frames
     are accounted again under the lock: the last run to publish always publishes the latest state,
     never an older one over it."""
-    if not frames or (inputs_key and not force and _published_from(storage) == inputs_key):
+    if not frames or (inputs_key and products_current(storage, inputs_key, force=force)):
         return []
     validation, passed, gates = _gated(storage, frames)
     published = []
@@ -267,8 +267,10 @@ def _gated(storage: Storage, frames: dict[str, pd.DataFrame]) -> tuple[dict, dic
     return validation, *gate_products(storage, frames)
 
 
-def _published_from(storage: Storage) -> str | None:
-    return storage.read_json("state", "products.json", default={}).get("inputs_key")
+def products_current(storage: Storage, inputs_key: str, *, force: bool = False) -> bool:
+    """Whether the products were last published, complete, from these inputs (`products_key`): then
+    accounting and publishing would rebuild the same products, so a run skips both."""
+    return not force and storage.read_json("state", "products.json", default={}).get("inputs_key") == inputs_key
 
 
 def _provenance(frame: pd.DataFrame) -> dict:

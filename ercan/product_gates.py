@@ -43,10 +43,14 @@ class ProductGate:
 
 def suite_parameters(frames: dict[str, pd.DataFrame]) -> dict:
     """Values of the `{"$PARAMETER": ...}` arguments in the product suites, from this run's data."""
+    # The suites check every `parent_code` against the known codes, so only the known codes that are
+    # some product's parent code can matter: GX copies a value set for each expectation it resolves,
+    # and every site of a plot-level source is known (minutes per million sites), few are parents.
+    parents = set().union(*(set(f["parent_code"].dropna().unique()) for f in frames.values() if "parent_code" in f))
     return {
         # Every area the accounting's hierarchy knows: the observations' areas, the UN M49 regions
-        # above their countries, and WORLD, its root.
-        "known_area_codes": sorted(Hierarchy(frames["observations"]).level),
+        # above their countries, and WORLD, its root (those that are parent codes).
+        "known_area_codes": sorted(parents & Hierarchy(frames["observations"]).level.keys()),
         "current_year": datetime.now(UTC).year,
     }
 
