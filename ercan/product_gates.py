@@ -46,11 +46,15 @@ def suite_parameters(frames: dict[str, pd.DataFrame]) -> dict:
     # The suites check every `parent_code` against the known codes, so only the known codes that are
     # some product's parent code can matter: GX copies a value set for each expectation it resolves,
     # and every site of a plot-level source is known (minutes per million sites), few are parents.
+    # The hierarchy is built from the rows that can make a parent known: its own rows, and the
+    # countries (the UN M49 regions above them); the same known parents as from every row.
     parents = set().union(*(set(f["parent_code"].dropna().unique()) for f in frames.values() if "parent_code" in f))
+    observations = frames["observations"]
+    relevant = observations[observations["area_code"].isin(parents) | (observations["area_level"] == "national")]
     return {
         # Every area the accounting's hierarchy knows: the observations' areas, the UN M49 regions
         # above their countries, and WORLD, its root (those that are parent codes).
-        "known_area_codes": sorted(parents & Hierarchy(frames["observations"]).level.keys()),
+        "known_area_codes": sorted(parents & Hierarchy(relevant).level.keys()),
         "current_year": datetime.now(UTC).year,
     }
 

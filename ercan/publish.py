@@ -127,11 +127,31 @@ def to_table(product: str, frame: pd.DataFrame) -> pa.Table:
     return table.sort_by([(c, "ascending", "at_start") for c in order])
 
 
+class _HashingSink:
+    """A write-only file that hashes what is written to it: the table's IPC stream is hashed as it is
+    written, never held in memory whole (it is as large as the table)."""
+
+    closed = False
+
+    def __init__(self):
+        self.sha256 = hashlib.sha256()
+
+    def write(self, data) -> int:
+        self.sha256.update(data)
+        return len(data)
+
+    def flush(self) -> None:
+        pass
+
+    def close(self) -> None:
+        self.closed = True
+
+
 def content_sha256(table: pa.Table) -> str:
-    sink = io.BytesIO()
+    sink = _HashingSink()
     with pa.ipc.new_stream(sink, table.schema) as writer:
         writer.write_table(table)
-    return hashlib.sha256(sink.getvalue()).hexdigest()
+    return sink.sha256.hexdigest()
 
 
 def code_version() -> dict:

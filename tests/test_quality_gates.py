@@ -28,6 +28,7 @@ from PIL import Image
 
 from conftest import edited_copy, replace_line
 from ercan import gate_reports, pipeline, product_gates, report, snapshots, sources
+from ercan.accounting.hierarchy import Hierarchy
 from ercan.publish import PRODUCTS
 from ercan.sources import SAMPLE_DATA
 from ercan.storage import Storage
@@ -390,3 +391,15 @@ def test_a_report_that_cannot_be_written_is_a_warning_and_the_versions_stay_publ
     assert {product: catalog(root)[product].metadata["version"] for product in PRODUCTS} == served
     stocks = next(m for m in baseline[2] if m["product"] == "carbon_stocks")
     assert len(catalog(root)["carbon_stocks"].read()) == stocks["row_count"]
+
+
+def test_known_area_codes_are_the_known_parent_codes(baseline):
+    """The product suites check only `parent_code` against `known_area_codes`: the parameter holds the parent
+    codes the full hierarchy knows (not every known area: a plot-level source's sites made GX copy a value set
+    of a million codes per expectation), built from the rows that can make a parent known."""
+    frames = pipeline.account(Storage(str(baseline[0])))
+    known = Hierarchy(frames["observations"]).level.keys()
+    parents = {code for frame in frames.values() if "parent_code" in frame for code in frame["parent_code"].dropna()}
+    codes = product_gates.suite_parameters(frames)["known_area_codes"]
+    assert codes == sorted(parents & known)
+    assert {"WORLD", "USA"} <= set(codes) < set(known)
