@@ -73,13 +73,15 @@ class Stages:
         import pyarrow as pa
 
         per_stage = _peak_rss_reset()
-        start = time.perf_counter()
+        start, cpu_start = time.perf_counter(), time.process_time()
         record = {"stage": name, "rows": rows}
         self.results.append(record)
         yield record
         seconds = time.perf_counter() - start
         record.update(
             seconds=round(seconds, 3),
+            # CPU seconds of this process (all its threads): steadier than wall time on a shared machine
+            cpu_seconds=round(time.process_time() - cpu_start, 3),
             rows_per_s=round(record["rows"] / seconds) if seconds > 0 else None,
             peak_rss_mib=round(_peak_rss_mib(), 1),
             peak_rss_scope="stage" if per_stage else "process",
@@ -116,6 +118,7 @@ def run_pipeline(storage, inputs: dict, expected_rows: int, timings: Stages, for
     if "record" in harmonize_stage:  # validate = gate − harmonize (the gate's record came first)
         record = harmonize_stage["record"]
         validate_record["seconds"] = round(validate_record["seconds"] - record["seconds"], 3)
+        validate_record["cpu_seconds"] = round(validate_record["cpu_seconds"] - record["cpu_seconds"], 3)
         validate_record["rows_per_s"] = round(expected_rows / validate_record["seconds"]) if validate_record["seconds"] > 0 else None
         timings.results[gate_start], timings.results[gate_start + 1] = record, validate_record
     else:
@@ -180,19 +183,21 @@ def run_flow(storage_url: str, env: dict) -> dict:
 
 
 def _print(report: dict) -> None:
+    machine = report["machine"]
     print(f"\nercan benchmark: {report['inputs']['rows']:,} rows ({report['inputs']['expected_observations']:,} "
-          f"observations), {report['machine']['cpus']} cpus")
-    header = f"{'run':<12}{'stage':<20}{'seconds':>10}{'rows/s':>14}{'peak RSS MiB':>14}{'arrow MiB':>11}"
+          f"observations), {machine['cpus']} cpus, load average {machine['load_average_at_start'][0]:.1f} at start, "
+          f"{machine['load_average_at_end'][0]:.1f} at end")
+    header = f"{'run':<12}{'stage':<20}{'seconds':>10}{'CPU s':>10}{'rows/s':>14}{'peak RSS MiB':>14}{'arrow MiB':>11}"
     print(header + "\n" + "-" * len(header))
     for run in ("first_run", "second_run"):
         for s in report[run]["stages"]:
-            print(f"{run:<12}{s['stage']:<20}{s['seconds']:>10.2f}{s['rows_per_s'] or 0:>14,}"
+            print(f"{run:<12}{s['stage']:<20}{s['seconds']:>10.2f}{s['cpu_seconds']:>10.2f}{s['rows_per_s'] or 0:>14,}"
                   f"{s['peak_rss_mib']:>14,.0f}{s['arrow_pool_mib']:>11,.0f}")
         print(f"{run:<12}{'total':<20}{report[run]['seconds']:>10.2f}")
     ref = report.get("reference")
     if ref:
-        print(f"{'reference':<12}{'duckdb ' + ref['duckdb']:<20}{ref['seconds']:>10.2f}{ref['rows_per_s'] or 0:>14,}"
-              f"{ref['peak_rss_mib']:>14,.0f}")
+        print(f"{'reference':<12}{'duckdb ' + ref['duckdb']:<20}{ref['seconds']:>10.2f}{ref['cpu_seconds']:>10.2f}"
+              f"{ref['rows_per_s'] or 0:>14,}{ref['peak_rss_mib']:>14,.0f}")
         print(f"\nercan / reference: {report['ratio_to_reference']:.2f}x   "
               f"second run / first run: {report['second_run_share']:.1%}   "
               f"peak RSS (process): {report['peak_rss_mib_process']:,.0f} MiB")
@@ -226,7 +231,8 @@ def main(argv: list[str] | None = None) -> dict:
     storage = Storage(str(store))
     rows = facts["expected_observations"]
     report: dict = {"inputs": facts, "store": str(store),
-                    "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()}}
+                    "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform(),
+                           "load_average_at_start": os.getloadavg()}}
     if not args.no_reference:  # first, while the process holds no pipeline memory: its peak RSS is its own
         report["reference"] = run_reference(target, inputs, target / "reference")
     for run in ("first_run", "second_run"):
@@ -240,6 +246,7 @@ def main(argv: list[str] | None = None) -> dict:
     if args.flow:
         report["flow_no_change"] = run_flow(str(store), env)
     report["peak_rss_mib_process"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+    report["machine"]["load_average_at_end"] = os.getloadavg()  # other jobs on the same cores slow every figure
     path = args.json or HERE / "out" / f"bench-{args.rows}.json"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")

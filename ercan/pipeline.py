@@ -276,7 +276,7 @@ def products_current(storage: Storage, inputs_key: str, *, force: bool = False) 
 def _provenance(frame: pd.DataFrame) -> dict:
     """The sources, licences and raw snapshots a product's rows trace back to."""
     sources = registry()
-    source_ids = sorted(set(frame["source"]))
+    source_ids = sorted(frame["source"].dropna().unique())  # the distinct values, not a Python loop over every row
     return {
         "sources": [
             {"id": sid, "title": sources[sid].source.title, "license": sources[sid].source.license,
