@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import pandas as pd
+import pyarrow as pa
 
 from ercan.accounting.hierarchy import Hierarchy
 from ercan.publish import PRODUCTS, content_sha256, to_table
@@ -60,27 +61,31 @@ def suite_parameters(frames: dict[str, pd.DataFrame]) -> dict:
 
 
 def gate_products(storage: Storage, frames: dict[str, pd.DataFrame]
-                  ) -> tuple[dict[str, pd.DataFrame], dict[str, ProductGate]]:
+                  ) -> tuple[dict[str, pd.DataFrame], dict[str, ProductGate], dict[str, pa.Table]]:
     """Validate every product. Returns the frames to publish (withheld products left out, `quality`
-    with every product's results) and each product's gate.
+    with every product's results), each product's gate, and the frames to publish as their
+    products' tables (`to_table`: sorting a large product is done once, not again to publish it).
 
     `quality` is checked last, once the other products' results are in it; its own results are added
     after its check."""
     parameters = suite_parameters(frames)
-    gates, results = {}, []
+    gates, results, tables = {}, [], {}
     for product in PRODUCTS:
         frame = frames.get(product)
         if product == "quality" or frame is None or frame.empty:
             continue
-        gates[product], rows = _gate(storage, product, frame, parameters)
+        tables[product] = to_table(product, frame)
+        gates[product], rows = _gate(storage, product, tables[product], parameters)
         results.append(rows)
     if "quality" in frames:
         checked = pd.concat([frames["quality"], *results], ignore_index=True)
-        gates["quality"], rows = _gate(storage, "quality", checked, parameters)
+        gates["quality"], rows = _gate(storage, "quality", to_table("quality", checked), parameters)
         frames = {**frames, "quality": pd.concat([checked, rows], ignore_index=True)}
+        tables["quality"] = to_table("quality", frames["quality"])
     for product, gate in gates.items():
         storage.write_json(vars(gate), "state", "product_gates", f"{product}.json")
-    return {p: f for p, f in frames.items() if p not in gates or not gates[p].withheld}, gates
+    passed = {p: f for p, f in frames.items() if p not in gates or not gates[p].withheld}
+    return passed, gates, {p: t for p, t in tables.items() if p in passed}
 
 
 def last_gates(storage: Storage) -> dict[str, ProductGate]:
@@ -94,7 +99,7 @@ def withheld(storage: Storage) -> dict[str, str]:
     return {product: gate.reason for product, gate in last_gates(storage).items() if gate.withheld}
 
 
-def _gate(storage: Storage, product: str, frame: pd.DataFrame, parameters: dict) -> tuple[ProductGate, pd.DataFrame]:
+def _gate(storage: Storage, product: str, table: pa.Table, parameters: dict) -> tuple[ProductGate, pd.DataFrame]:
     paths = [product_schema_path(product), PRODUCT_SUITES / f"{product}.json"]
     if not paths[0].exists():
         reason = (f"product {product!r} has no schema suite: {paths[0].relative_to(PRODUCT_SUITES.parent.parent)} "
@@ -104,7 +109,6 @@ def _gate(storage: Storage, product: str, frame: pd.DataFrame, parameters: dict)
                "unexpected_count": 1, "unexpected_examples": json.dumps([reason], ensure_ascii=False)}
         return ProductGate(product, "withheld", reason), pd.DataFrame([row])
     paths = [p for p in paths if p.exists()]
-    table = to_table(product, frame)
     key = hashlib.sha256(json.dumps({
         "content": content_sha256(table),
         "suites": [hashlib.sha256(p.read_bytes()).hexdigest() for p in paths],
@@ -114,7 +118,7 @@ def _gate(storage: Storage, product: str, frame: pd.DataFrame, parameters: dict)
     verdict = storage.read_json(*folder, f"{key}.gate.json")
     cached = verdict is not None
     if not cached:
-        report = validate(table.to_pandas(), [load_suite(p) for p in paths], product, parameters)
+        report = validate(table.to_pandas(strings_to_categorical=True), [load_suite(p) for p in paths], product, parameters)
         report.write(storage, product, *folder, key=key)
         verdict = {"status": "passed", "reason": None}
         if not report.passed:
