@@ -241,8 +241,9 @@ def publish_products(storage: Storage, frames: dict[str, pd.DataFrame], *, input
     published = []
     crash_point("before_lock")
     with storage.lock("publish"):
-        if inputs_key and products_key(storage) != inputs_key:
-            inputs_key, frames = products_key(storage), account(storage)
+        latest_key = products_key(storage) if inputs_key else None
+        if latest_key and latest_key != inputs_key:
+            inputs_key, frames = latest_key, account(storage)
             validation, passed, gates, tables = _gated(storage, frames)
         storage.remove_temporaries("catalog.yaml")
         for product in PRODUCTS:
