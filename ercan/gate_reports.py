@@ -49,8 +49,7 @@ def data_docs(storage: Storage, run_id: str) -> str | None:
 
 
 def docs_link(storage: Storage, run_id: str) -> str:
-    url = storage.url_of(*DATA_DOCS, run_id, "index.html")
-    return Path(url).as_uri() if storage.is_local else url
+    return storage.link_of(*DATA_DOCS, run_id, "index.html")
 
 
 def result_locations(storage: Storage) -> dict[str, list[str]]:

@@ -72,8 +72,7 @@ def publish_report_or_warn(storage: Storage, manifests: list[dict], data_docs: s
 
 
 def link(storage: Storage, report_id: str) -> str:
-    url = storage.url_of(REPORTS, report_id, "index.html")
-    return Path(url).as_uri() if storage.is_local else url
+    return storage.link_of(REPORTS, report_id, "index.html")
 
 
 def latest_report(storage: Storage) -> str | None:

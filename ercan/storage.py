@@ -101,6 +101,11 @@ class Storage:
         p = self.path(*parts)
         return p if self.is_local else f"{self.protocol}://{p}"
 
+    def link_of(self, *parts: str) -> str:
+        """`url_of` as a link a browser opens: a file:// URI on local disk."""
+        url = self.url_of(*parts)
+        return Path(url).as_uri() if self.is_local else url
+
     def exists(self, *parts: str) -> bool:
         return self.fs.exists(self.path(*parts))
 
