@@ -26,7 +26,7 @@ from ercan.catalog.build import build_catalog
 from ercan import snapshots, state
 from ercan.accounting.products import Options, build
 from ercan.errors import ConfigError, SourceError
-from ercan.product_gates import gate_products
+from ercan.product_gates import distinct, gate_products
 from ercan.publish import PRODUCTS, publish, remove_incomplete
 from ercan.sources import EXPECTATIONS, SAMPLE_DATA, Harmonizer, registry
 from ercan.storage import Storage, crash_point, is_transient
@@ -175,17 +175,21 @@ def _now() -> str:
     return datetime.now(UTC).isoformat()
 
 
-def accepted_rows(storage: Storage, product: str = "observations") -> pd.DataFrame:
+def accepted_rows(storage: Storage, product: str = "observations", *, encoded: bool = False) -> pa.Table | None:
     """The last accepted rows of every source feeding `product` (a quarantined source keeps its
-    previous ones)."""
-    frames = []
+    previous ones), as one Arrow table, or None when there are none. `encoded`: text columns read
+    dictionary-encoded, so a plot-level source's repeated codes, units and snapshots are held once,
+    not once per row."""
+    tables = []
     for source_id, harmonizer in registry().items():
         if harmonizer.source.product != product:
             continue
         accepted = state.load(storage, source_id).get("accepted")
         if accepted:
-            frames.append(storage.read_parquet("staging", source_id, f"{accepted['key']}.parquet").to_pandas())
-    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+            parts = ("staging", source_id, f"{accepted['key']}.parquet")
+            text = [f.name for f in storage.parquet_schema(*parts) if pa.types.is_string(f.type)] if encoded else None
+            tables.append(storage.read_parquet(*parts, read_dictionary=text))
+    return pa.concat_tables(tables) if tables else None
 
 
 def quality_rows(storage: Storage) -> pd.DataFrame:
@@ -197,12 +201,14 @@ def quality_rows(storage: Storage) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
 
-def account(storage: Storage) -> dict[str, pd.DataFrame]:
-    """Every product's rows, from the accepted observations of all sources."""
-    observations = accepted_rows(storage)
-    if observations.empty:
+def account(storage: Storage) -> dict[str, pa.Table | pd.DataFrame]:
+    """Every product's rows, from the accepted observations of all sources. The observations, as
+    large as every input together, stay one Arrow table; the products built from them are pandas."""
+    observations = accepted_rows(storage, encoded=True)
+    if observations is None:
         return {}
     factors = accepted_rows(storage, "reference_factors")
+    factors = factors.to_pandas() if factors else pd.DataFrame()
     return {
         "observations": observations,
         **build(observations, Options.from_env(), factors),
@@ -249,9 +255,9 @@ def publish_products(storage: Storage, frames: dict[str, pd.DataFrame], *, input
         for product in PRODUCTS:
             remove_incomplete(storage, product)
             frame = passed.get(product)
-            if frame is None or frame.empty:
+            if frame is None or not len(frame):
                 continue
-            provenance = _provenance(frame if "source" in frame else frames["observations"])
+            provenance = _provenance(frame if isinstance(frame, pa.Table) or "source" in frame else frames["observations"])
             manifest = publish(storage, product, tables[product], provenance=provenance, validation=validation)
             if manifest:
                 published.append(manifest)
@@ -277,10 +283,10 @@ def products_current(storage: Storage, inputs_key: str, *, force: bool = False) 
     return not force and storage.read_json("state", "products.json", default={}).get("inputs_key") == inputs_key
 
 
-def _provenance(frame: pd.DataFrame) -> dict:
+def _provenance(frame: pd.DataFrame | pa.Table) -> dict:
     """The sources, licences and raw snapshots a product's rows trace back to."""
     sources = registry()
-    source_ids = sorted(frame["source"].dropna().unique())  # the distinct values, not a Python loop over every row
+    source_ids = sorted(distinct(frame, "source"))  # the distinct values, not a Python loop over every row
     return {
         "sources": [
             {"id": sid, "title": sources[sid].source.title, "license": sources[sid].source.license,
@@ -289,5 +295,5 @@ def _provenance(frame: pd.DataFrame) -> dict:
         ],
         "licenses": sorted({sources[sid].source.license for sid in source_ids}),
         # split each distinct joined value once, not every row's
-        "snapshots": sorted({h for joined in frame["snapshot"].dropna().unique() for h in joined.split(";")}),
+        "snapshots": sorted({h for joined in distinct(frame, "snapshot") for h in joined.split(";")}),
     }

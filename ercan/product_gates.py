@@ -22,9 +22,10 @@ from datetime import UTC, datetime
 
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from ercan.accounting.hierarchy import Hierarchy
-from ercan.publish import PRODUCTS, content_sha256, to_table
+from ercan.publish import PRODUCTS, content_sha256, plain_schema, to_table
 from ercan.storage import Storage
 from ercan.validation import PRODUCT_SUITES, load_suite, product_schema_path, validate
 
@@ -42,16 +43,18 @@ class ProductGate:
         return self.status == "withheld"
 
 
-def suite_parameters(frames: dict[str, pd.DataFrame]) -> dict:
+def suite_parameters(frames: dict[str, pd.DataFrame | pa.Table]) -> dict:
     """Values of the `{"$PARAMETER": ...}` arguments in the product suites, from this run's data."""
     # The suites check every `parent_code` against the known codes, so only the known codes that are
     # some product's parent code can matter: GX copies a value set for each expectation it resolves,
     # and every site of a plot-level source is known (minutes per million sites), few are parents.
     # The hierarchy is built from the rows that can make a parent known: its own rows, and the
     # countries (the UN M49 regions above them); the same known parents as from every row.
-    parents = set().union(*(set(f["parent_code"].dropna().unique()) for f in frames.values() if "parent_code" in f))
-    observations = frames["observations"]
-    relevant = observations[observations["area_code"].isin(parents) | (observations["area_level"] == "national")]
+    parents = set().union(*(distinct(f, "parent_code") for f in frames.values()))
+    observations = frames["observations"]  # an Arrow table (pipeline.account): filtered before pandas
+    relevant = observations.filter(pc.or_(pc.is_in(observations["area_code"], pa.array(sorted(parents), pa.string())),
+                                          pc.equal(observations["area_level"], "national")))
+    relevant = relevant.cast(plain_schema(relevant.schema)).to_pandas()
     return {
         # Every area the accounting's hierarchy knows: the observations' areas, the UN M49 regions
         # above their countries, and WORLD, its root (those that are parent codes).
@@ -60,8 +63,15 @@ def suite_parameters(frames: dict[str, pd.DataFrame]) -> dict:
     }
 
 
-def gate_products(storage: Storage, frames: dict[str, pd.DataFrame]
-                  ) -> tuple[dict[str, pd.DataFrame], dict[str, ProductGate], dict[str, pa.Table]]:
+def distinct(frame: pd.DataFrame | pa.Table, column: str) -> set:
+    """The column's distinct values (no nulls) in a DataFrame or an Arrow table; none if it has no such column."""
+    if isinstance(frame, pa.Table):
+        return set(pc.unique(frame[column]).drop_null().to_pylist()) if column in frame.column_names else set()
+    return set(frame[column].dropna().unique()) if column in frame else set()
+
+
+def gate_products(storage: Storage, frames: dict[str, pd.DataFrame | pa.Table]
+                  ) -> tuple[dict[str, pd.DataFrame | pa.Table], dict[str, ProductGate], dict[str, pa.Table]]:
     """Validate every product. Returns the frames to publish (withheld products left out, `quality`
     with every product's results), each product's gate, and the frames to publish as their
     products' tables (`to_table`: sorting a large product is done once, not again to publish it).
@@ -72,7 +82,7 @@ def gate_products(storage: Storage, frames: dict[str, pd.DataFrame]
     gates, results, tables = {}, [], {}
     for product in PRODUCTS:
         frame = frames.get(product)
-        if product == "quality" or frame is None or frame.empty:
+        if product == "quality" or frame is None or not len(frame):
             continue
         tables[product] = to_table(product, frame)
         gates[product], rows = _gate(storage, product, tables[product], parameters)

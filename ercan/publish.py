@@ -116,15 +116,41 @@ PRODUCTS: dict[str, Product] = {
 }
 
 
-def to_table(product: str, frame: pd.DataFrame) -> pa.Table:
-    """The product's rows with the registry's types, in a stable order (so equal content hashes equal)."""
+def to_table(product: str, frame: pd.DataFrame | pa.Table) -> pa.Table:
+    """The product's rows with the registry's types, in a stable order (so equal content hashes equal).
+
+    A product handed over as Arrow (the observations: every accepted input row, in the order of the
+    sources and of their accepted rows, which their keys fix) keeps its order and its dictionary-
+    encoded text: sorting and decoding it whole would cost more than the rest of publishing. Its
+    text is decoded batch by batch where it is hashed and written (`plain_batches`)."""
     spec = PRODUCTS[product]
+    schema_ = pa.schema([pa.field(c, schema.ALL_FIELDS[c].type) for c in spec.columns])
+    if isinstance(frame, pa.Table):
+        kept = [f.with_type(pa.dictionary(pa.int32(), f.type)) if pa.types.is_dictionary(frame.schema.field(f.name).type)
+                else f for f in schema_]
+        return frame.select(list(spec.columns)).cast(pa.schema(kept))
     frame = frame.reindex(columns=list(spec.columns))
     order = [c for c in ("area_level",) if c in spec.columns] + list(spec.key)
-    schema_ = pa.schema([pa.field(c, schema.ALL_FIELDS[c].type) for c in spec.columns])
     table = pa.Table.from_pandas(frame, schema=schema_, preserve_index=False)
     # Arrow's stable sort: the order pandas' mergesort gave (nulls first), without pandas' per-column takes.
     return table.sort_by([(c, "ascending", "at_start") for c in order])
+
+
+# Rows per Parquet row group and per batch hashed: readers and writers hold one batch at a time.
+BATCH_ROWS = 100_000
+
+
+def plain_schema(schema_: pa.Schema) -> pa.Schema:
+    """The schema with dictionary-encoded text as plain text."""
+    return pa.schema([f.with_type(f.type.value_type) if pa.types.is_dictionary(f.type) else f for f in schema_],
+                     metadata=schema_.metadata)
+
+
+def plain_batches(table: pa.Table):
+    """The table's rows in batches of BATCH_ROWS, dictionary-encoded text decoded one batch at a time."""
+    plain = plain_schema(table.schema)
+    for batch in table.to_batches(max_chunksize=BATCH_ROWS):
+        yield batch.cast(plain)
 
 
 class _HashingSink:
@@ -148,9 +174,12 @@ class _HashingSink:
 
 
 def content_sha256(table: pa.Table) -> str:
+    """The SHA-256 of the table's IPC stream, text decoded: equal rows in equal order hash equal,
+    however their text is encoded in memory."""
     sink = _HashingSink()
-    with pa.ipc.new_stream(sink, table.schema) as writer:
-        writer.write_table(table)
+    with pa.ipc.new_stream(sink, plain_schema(table.schema)) as writer:
+        for batch in plain_batches(table):
+            writer.write_batch(batch)
     return sink.sha256.hexdigest()
 
 
@@ -175,10 +204,6 @@ def versions(storage: Storage, product: str) -> list[dict]:
     return sorted(found, key=lambda m: m["version"], reverse=True)
 
 
-# Rows per Parquet row group: readers and writers hold one batch at a time, never the whole product.
-BATCH_ROWS = 100_000
-
-
 def _write_files(storage: Storage, product: str, version: str, table: pa.Table) -> list[dict]:
     """The table as Parquet files under `<version>/data/`: one file per area_level where the product
     has one (readers filtering by level skip whole files), written in row-group batches, each
@@ -193,8 +218,8 @@ def _write_files(storage: Storage, product: str, version: str, table: pa.Table) 
         relative = f"data/{name}-0.parquet"
         path = storage.path("products", product, version, relative)
         storage.fs.makedirs(storage.path("products", product, version, "data"), exist_ok=True)
-        with storage.fs.open(path, "wb") as f, pq.ParquetWriter(f, table.schema, compression="zstd") as writer:
-            for batch in part.to_batches(max_chunksize=BATCH_ROWS):
+        with storage.fs.open(path, "wb") as f, pq.ParquetWriter(f, plain_schema(table.schema), compression="zstd") as writer:
+            for batch in plain_batches(part):
                 writer.write_batch(batch, row_group_size=BATCH_ROWS)
         data = storage.fs.cat_file(path)
         if pq.read_metadata(io.BytesIO(data)).num_rows != part.num_rows:
@@ -204,12 +229,12 @@ def _write_files(storage: Storage, product: str, version: str, table: pa.Table) 
     return files
 
 
-def read_version(storage: Storage, product: str, version: str) -> pa.Table:
+def read_version(storage: Storage, product: str, version: str, columns: list[str] | None = None) -> pa.Table:
     import pyarrow.dataset as ds
 
     manifest = storage.read_json("products", product, version, "manifest.json")
     paths = [storage.path("products", product, version, f["path"]) for f in manifest["files"]]
-    return ds.dataset(paths, format="parquet", filesystem=storage.fs).to_table()
+    return ds.dataset(paths, format="parquet", filesystem=storage.fs).to_table(columns=columns)
 
 
 def remove_incomplete(storage: Storage, product: str) -> list[str]:
@@ -238,9 +263,11 @@ def publish(storage: Storage, product: str, table: pa.Table, *, provenance: dict
     spec = PRODUCTS[product]
     changes = None
     if existing:
-        previous = read_version(storage, product, existing[0]["version"]).to_pandas()
+        compared = [*spec.key, spec.value]  # a changelog compares keys and values only: the rest is not read
+        previous = read_version(storage, product, existing[0]["version"], columns=compared).to_pandas()
+        current = table.select(compared)
         changes = {"from_version": existing[0]["version"], "to_version": version,
-                   **diff(previous, table.to_pandas(), spec.key, spec.value)}
+                   **diff(previous, current.cast(plain_schema(current.schema)).to_pandas(), spec.key, spec.value)}
         storage.write_json(changes, "products", product, version, "changes.json")
     crash_point("before_manifest")
     manifest = {
@@ -249,7 +276,7 @@ def publish(storage: Storage, product: str, table: pa.Table, *, provenance: dict
         "created_at": now.isoformat(),
         "description": spec.description,
         "row_count": table.num_rows,
-        "schema": [{"name": f.name, "type": str(f.type)} for f in table.schema],
+        "schema": [{"name": f.name, "type": str(f.type)} for f in plain_schema(table.schema)],
         "files": files,
         "content_sha256": content,
         "code_version": code_version(),

@@ -260,8 +260,16 @@ def arrow_schema(columns: tuple[str, ...] = OBSERVATION_COLUMNS) -> pa.Schema:
 
 def conform(frame):
     """Observation rows with exactly the registry's columns and types (via Arrow)."""
-    frame = frame.reindex(columns=list(OBSERVATION_COLUMNS))
-    return pa.Table.from_pandas(frame, schema=arrow_schema(), preserve_index=False).to_pandas()
+    return conform_table(frame).to_pandas()
+
+
+def conform_table(rows) -> pa.Table:
+    """Observation rows (a DataFrame or an Arrow table, e.g. with dictionary-encoded text) as an Arrow
+    table with exactly the registry's columns and types."""
+    if isinstance(rows, pa.Table):
+        return rows.select(list(OBSERVATION_COLUMNS)).cast(arrow_schema())
+    frame = rows.reindex(columns=list(OBSERVATION_COLUMNS))
+    return pa.Table.from_pandas(frame, schema=arrow_schema(), preserve_index=False)
 
 
 def render_data_dictionary(products) -> str:

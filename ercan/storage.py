@@ -155,9 +155,15 @@ class Storage:
         self.write_bytes(data, *parts)
         return data
 
-    def read_parquet(self, *parts: str) -> pa.Table:
+    def read_parquet(self, *parts: str, read_dictionary: list[str] | None = None) -> pa.Table:
+        """The table; `read_dictionary`: columns to read dictionary-encoded (as Parquet stores them)."""
         with self.fs.open(self.path(*parts), "rb") as f:
-            return pq.read_table(f)
+            return pq.read_table(f, read_dictionary=read_dictionary)
+
+    def parquet_schema(self, *parts: str) -> pa.Schema:
+        """The table's schema, from the file's footer alone."""
+        with self.fs.open(self.path(*parts), "rb") as f:
+            return pq.read_schema(f)
 
     def remove(self, *parts: str) -> None:
         if self.exists(*parts):

@@ -108,3 +108,50 @@ def test_partial_aggregates_are_shown_but_not_judged():
     rec = build(observations)["reconciliation"]
     world = one(rec, area_code="WORLD", variable="area", source="cikd2024", kind="aggregate_vs_members")
     assert world.coverage == "partial" and world.members_reporting == 4 and world.within_tolerance is None
+
+
+def test_site_rows_summed_in_arrow_reconcile_like_the_sites_one_by_one():
+    """Plot-level sources are summed per enclosing area in Arrow (accounting/sites.py) instead of
+    being walked site by site; the reconciliation must be the same either way. The frame is made
+    up for the arithmetic: two sites in province P, one in P's district D (both subnational, so
+    P's members are all three sites), one site directly in the country (a member of nothing),
+    a second year reported by
+    one site only (P's coverage is partial)."""
+    from ercan.accounting.reconcile import reconcile_aggregates
+    from ercan.accounting.sites import split_sites
+    from ercan.schema import conform, conform_table
+
+    def row(code, level, parent, value, year=2020, uncertainty=0.1):
+        return dict(source="s", snapshot="x", area_code=code, area_level=level, parent_code=parent, year=year,
+                    land_category="forest_land", variable="area", value=value, unit="ha", uncertainty=uncertainty,
+                    flag="reported")
+
+    frame = pd.DataFrame([
+        row("C", "national", None, 1000.0), row("P", "subnational", "C", 60.0), row("D", "subnational", "P", 25.0),
+        row("P-1", "site", "P", 10.0), row("P-2", "site", "P", 20.0), row("D-1", "site", "D", 25.0),
+        row("C-1", "site", "C", 5.0), row("P", "subnational", "C", 70.0, year=2021),
+        row("P-1", "site", "P", 12.0, year=2021),
+    ]).pipe(conform)
+    one_by_one = reconcile_aggregates(frame, Hierarchy(frame))
+    rest, sites = split_sites(conform_table(frame))
+    summed = reconcile_aggregates(rest, Hierarchy(rest, sites.members), sites)
+    columns = ["area_code", "year", "reported_value", "bottom_up_value", "members_total", "members_reporting", "coverage"]
+    expected = one_by_one[columns].sort_values(["area_code", "year"]).reset_index(drop=True)
+    assert_frame = summed[columns].sort_values(["area_code", "year"]).reset_index(drop=True)
+    pd.testing.assert_frame_equal(assert_frame, expected, check_dtype=False)
+    p_2020 = one(summed, area_code="P", year=2020)
+    assert (p_2020.bottom_up_value, p_2020.members_reporting, p_2020.members_total) == (55.0, 3, 3)
+    assert one(summed, area_code="P", year=2021).coverage == "partial"
+    assert one(summed, area_code="D", year=2020).bottom_up_value == 25.0
+    # The sums themselves, uncertainty included (Approach 1 over the sites; unknown once one site's is)
+    from ercan.accounting.aggregate import bottom_up
+
+    frame.loc[frame["area_code"].eq("D-1"), "uncertainty"] = None
+    rest, sites = split_sites(conform_table(frame))
+    no_basis = pd.DataFrame(columns=["area_code", "year", "value"])
+    columns = ["area_code", "year", "value", "uncertainty", "members_reporting", "members_total", "coverage"]
+    by_site = bottom_up(frame, Hierarchy(frame), no_basis)[columns].sort_values(["area_code", "year"])
+    summed = bottom_up(rest, Hierarchy(rest, sites.members), no_basis, sites)[columns].sort_values(["area_code", "year"])
+    pd.testing.assert_frame_equal(summed.reset_index(drop=True), by_site.reset_index(drop=True), check_dtype=False)
+    assert one(summed, area_code="P", year=2021).uncertainty == pytest.approx(0.1)  # P-1 alone: its own 10 %
+    assert pd.isna(one(summed, area_code="P", year=2020).uncertainty)  # D-1's is unknown

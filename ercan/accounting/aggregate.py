@@ -11,18 +11,21 @@ import numpy as np
 import pandas as pd
 
 from ercan.accounting.hierarchy import Hierarchy
+from ercan.accounting.sites import SiteSums
 from ercan.accounting.stocks import join_snapshots
 from ercan.schema import ADDITIVE_VARIABLES, VARIABLE_UNITS
 
 _GROUP = ["aggregate", "source", "variable", "pool", "land_category", "category", "year", "unit"]
 
 
-def bottom_up(members: pd.DataFrame, hierarchy: Hierarchy, area_basis: pd.DataFrame) -> pd.DataFrame:
+def bottom_up(members: pd.DataFrame, hierarchy: Hierarchy, area_basis: pd.DataFrame,
+              sites: SiteSums | None = None) -> pd.DataFrame:
     """Sum additive variables of member rows into every aggregate of the hierarchy.
 
     `area_basis`: member forest areas (area_code, year, value) that weigh coverage and densities.
     Densities (t C/ha) of an aggregate are its summed stock over the area of the members that
-    reported that stock: an area-weighted mean over the reporting members only.
+    reported that stock: an area-weighted mean over the reporting members only. `sites`: the same
+    rows' site values, already summed per enclosing area (they have no area basis).
     """
     membership = hierarchy.membership()
     additive = members[members["variable"].isin(ADDITIVE_VARIABLES)]
@@ -48,6 +51,8 @@ def bottom_up(members: pd.DataFrame, hierarchy: Hierarchy, area_basis: pd.DataFr
         )
         .reset_index()
     )
+    if sites is not None and not sites.sums.empty:
+        summed = pd.concat([summed, _site_aggregates(sites, hierarchy)], ignore_index=True)
     summed["spread"] = np.sqrt(summed.pop("spread2")).where(~summed.pop("spread_unknown"))
     summed["uncertainty_basis"] = np.where(summed.pop("is_default"), "default", np.where(summed["spread"].notna(), "reported", None))
     summed["reporting_area"] = summed["reporting_area"].where(~summed.pop("basis_unknown"))
@@ -61,7 +66,7 @@ def bottom_up(members: pd.DataFrame, hierarchy: Hierarchy, area_basis: pd.DataFr
     )
     totals["total_area"] = totals["total_area"].where(~totals.pop("basis_unknown"))
     out = summed.merge(totals, on=["aggregate", "year"], how="left")
-    out["members_total"] = out["members_total"].fillna(out["aggregate"].map(membership.groupby("aggregate").size()))
+    out["members_total"] = out["members_total"].fillna(out["aggregate"].map(hierarchy.member_counts()))
     out["coverage_share"] = (out["reporting_area"] / out["total_area"]).clip(upper=1.0)
     out["coverage"] = (out["members_reporting"] == out["members_total"]).map({True: "complete", False: "partial"})
     densities = _densities(out)
@@ -71,6 +76,19 @@ def bottom_up(members: pd.DataFrame, hierarchy: Hierarchy, area_basis: pd.DataFr
     out["parent_code"] = out["area_code"].map(hierarchy.parent)
     out["flag"] = "derived"
     return out
+
+
+def _site_aggregates(sites: SiteSums, hierarchy: Hierarchy) -> pd.DataFrame:
+    """The site sums of each enclosing area rolled up into the aggregates they are members of, with the
+    columns of the member rows' group sums."""
+    rows = hierarchy.site_rollup().merge(sites.sums, left_on="parent", right_on="parent_code")
+    summed = (
+        rows.groupby(_GROUP, dropna=False)
+        .agg(value=("value", "sum"), spread2=("spread2", "sum"), spread_unknown=("spread_unknown", "any"),
+             members_reporting=("members_reporting", "sum"), snapshot=("snapshot", join_snapshots))
+        .reset_index()
+    )
+    return summed.assign(is_default=False, reporting_area=0.0, basis_unknown=True)
 
 
 def _densities(aggregated: pd.DataFrame) -> pd.DataFrame:

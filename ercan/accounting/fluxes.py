@@ -28,6 +28,10 @@ _SERIES = ["source", "area_code", "area_level", "parent_code", "land_category", 
 _UNIT = VARIABLE_UNITS["net_emissions"]
 
 
+# The variables carbon_fluxes reads from the observations, at any level of area.
+OBSERVED = ("land_sink", "land_use_emissions", "carbon_stock_change", "net_emissions")
+
+
 def carbon_fluxes(observations: pd.DataFrame, stocks: pd.DataFrame) -> pd.DataFrame:
     frames = [stock_difference(stocks), gain_loss(observations), reported_stock_change(observations), reported(observations)]
     frames = [f for f in frames if not f.empty]

@@ -6,7 +6,9 @@ GFW: US state → USA). The UN M49 regions come from country_converter's country
 country's M49 sub-region) and `m49_regions.csv` (the M49 codes of the regions and which region
 holds which, from the UN Statistics Division's standard), never from a hand-kept country list.
 An area sits in several hierarchies, so this is a DAG; an aggregate's members are its descendants
-one level of scale below it (countries for regions and WORLD, subnational units for a country).
+one level of scale below it (countries for regions and WORLD, subnational units for a country,
+sites for a subnational unit). Sites come as counts per enclosing area (accounting/sites.py): a
+plot-level inventory has millions, and no aggregate needs them one by one.
 """
 
 from __future__ import annotations
@@ -25,18 +27,23 @@ MEMBER_LEVEL = {"global": "national", "regional": "national", "national": "subna
 
 
 class Hierarchy:
-    def __init__(self, observations: pd.DataFrame):
+    def __init__(self, observations: pd.DataFrame, site_members: pd.Series | None = None):
+        """`observations`: rows above site level; `site_members`: the distinct sites in each area
+        that encloses some (SiteSums.members)."""
         links = observations[["area_code", "area_level", "parent_code"]].drop_duplicates()
         countries = links.loc[links["area_level"] == "national", "area_code"].unique()
         links = pd.concat([links, m49_links(countries)], ignore_index=True)
         self.level = dict(zip(links["area_code"], links["area_level"]))
         self.children: dict[str, set[str]] = defaultdict(set)
+        self.parents: dict[str, set[str]] = defaultdict(set)
         self.parent: dict[str, str] = {}
         for code, parent in zip(links["area_code"], links["parent_code"]):
             if isinstance(parent, str):
                 self.children[parent].add(code)
+                self.parents[code].add(parent)
                 self.parent.setdefault(code, parent)
         self.level.setdefault("WORLD", "global")
+        self.site_members = site_members if site_members is not None else pd.Series(dtype="int64")
 
     def members(self, aggregate: str) -> set[str]:
         """The aggregate's descendants at its member level."""
@@ -54,14 +61,34 @@ class Hierarchy:
         return found
 
     def aggregates(self) -> list[str]:
-        return sorted(code for code in self.children if self.members(code))
+        with_sites = set(self.site_rollup()["aggregate"])
+        return sorted({code for code in self.children if self.members(code)} | with_sites)
 
     def membership(self) -> pd.DataFrame:
-        """One row per (aggregate, member)."""
-        rows = [(a, m) for a in self.aggregates() for m in sorted(self.members(a))]
+        """One row per (aggregate, member) above site level (sites: `site_rollup`)."""
+        rows = [(a, m) for a in sorted(self.children) for m in sorted(self.members(a))]
         frame = pd.DataFrame(rows, columns=["aggregate", "member"])
         frame["aggregate_level"] = frame["aggregate"].map(self.level)
         return frame
+
+    def site_rollup(self) -> pd.DataFrame:
+        """(aggregate, parent): each subnational area whose members the sites enclosed by `parent` are:
+        the parent itself and the subnational areas above it (an area at another level has no site
+        members, like a site directly in a country)."""
+        rows, stack = [], [(parent, parent) for parent in self.site_members.index]
+        while stack:
+            code, parent = stack.pop()
+            if self.level.get(code) == "subnational":
+                rows.append((code, parent))
+                stack += [(above, parent) for above in self.parents.get(code, ())]
+        return pd.DataFrame(rows, columns=["aggregate", "parent"]).drop_duplicates()
+
+    def member_counts(self) -> pd.Series:
+        """Each aggregate's number of members (its sites, for a subnational area)."""
+        counts = self.membership().groupby("aggregate").size()
+        rollup = self.site_rollup()
+        sites = rollup["parent"].map(self.site_members).groupby(rollup["aggregate"]).sum()
+        return counts.add(sites, fill_value=0).astype("int64")
 
 
 def m49_code(number: str) -> str:

@@ -6,19 +6,23 @@ import os
 from dataclasses import dataclass
 
 import pandas as pd
+import pyarrow as pa
 
 from ercan.accounting.aggregate import bottom_up
+from ercan.accounting.fluxes import OBSERVED as FLUXES_OBSERVED
 from ercan.accounting.fluxes import carbon_fluxes
 from ercan.accounting.gapfill import METHODS as GAP_FILL_METHODS
 from ercan.accounting.gapfill import TIER1_METHOD, fill_pools, tier1_densities
 from ercan.accounting.growing_stock import biomass_from_growing_stock
 from ercan.accounting.hierarchy import Hierarchy
 from ercan.accounting.reconcile import reconcile
+from ercan.accounting.restoration import OBSERVED as RESTORATION_OBSERVED
 from ercan.accounting.restoration import restoration_progress
+from ercan.accounting.sites import site_rows, split_sites
 from ercan.accounting.stocks import national_stocks, with_default_uncertainty
 from ercan.accounting.timeseries import interpolate
 from ercan.errors import ConfigError
-from ercan.schema import conform
+from ercan.schema import conform_table
 
 STOCK_VARIABLES = ("area", "carbon_density", "carbon_stock")
 
@@ -101,15 +105,22 @@ def _gap_filled_aggregates(stocks, filled, reported_only, hierarchy, basis) -> p
     return aggregates.assign(flag="gap_filled", method="bottom_up_gap_filled")
 
 
-def build(observations: pd.DataFrame, options: Options = Options(), factors: pd.DataFrame | None = None) -> dict[str, pd.DataFrame]:
-    """The accounting products from the observations and (optional) the reference factors."""
-    observations = conform(observations)
-    hierarchy = Hierarchy(observations)
+def build(observations: pd.DataFrame | pa.Table, options: Options = Options(),
+          factors: pd.DataFrame | None = None) -> dict[str, pd.DataFrame]:
+    """The accounting products from the observations and (optional) the reference factors.
+
+    Site rows are summed per enclosing area in Arrow first (sites.py): the rest works in pandas on
+    the rows above site level, however many plots a source reports; the products that list site
+    rows one by one (fluxes, restoration) also get those of the variables they read."""
+    table = observations if isinstance(observations, pa.Table) else conform_table(observations)
+    observations, sites = split_sites(table)
+    hierarchy = Hierarchy(observations, sites.members)
     stocks = carbon_stocks(observations, hierarchy, options, factors)
-    fluxes = carbon_fluxes(observations, stocks)
+    fluxes = carbon_fluxes(pd.concat([observations, site_rows(table, FLUXES_OBSERVED)], ignore_index=True), stocks)
+    restoration = restoration_progress(pd.concat([observations, site_rows(table, RESTORATION_OBSERVED)], ignore_index=True))
     return {
         "carbon_stocks": stocks,
         "carbon_fluxes": fluxes,
-        "restoration_progress": restoration_progress(observations),
-        "reconciliation": reconcile(observations, hierarchy, fluxes, stocks),
+        "restoration_progress": restoration,
+        "reconciliation": reconcile(observations, hierarchy, fluxes, stocks, sites),
     }

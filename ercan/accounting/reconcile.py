@@ -16,6 +16,7 @@ import pandas as pd
 from ercan.accounting.aggregate import bottom_up
 from ercan.accounting.growing_stock import METHOD as GROWING_STOCK_METHOD
 from ercan.accounting.hierarchy import Hierarchy
+from ercan.accounting.sites import SiteSums
 from ercan.schema import ADDITIVE_VARIABLES
 
 # Relative tolerance: reported aggregates are sums of the same members, so anything beyond
@@ -24,7 +25,10 @@ TOLERANCE = 0.001
 _KEY = ["area_code", "source", "variable", "pool", "land_category", "category", "year", "unit"]
 
 
-def reconcile_aggregates(observations: pd.DataFrame, hierarchy: Hierarchy, tolerance: float = TOLERANCE) -> pd.DataFrame:
+def reconcile_aggregates(observations: pd.DataFrame, hierarchy: Hierarchy, sites: SiteSums | None = None,
+                         tolerance: float = TOLERANCE) -> pd.DataFrame:
+    """Every aggregate a source reports (`observations`, above site level) beside the sum of that
+    source's members (its site members summed in `sites`)."""
     aggregates = set(hierarchy.aggregates())
     reported = observations[
         observations["area_code"].isin(aggregates) & observations["variable"].isin(ADDITIVE_VARIABLES)
@@ -36,7 +40,7 @@ def reconcile_aggregates(observations: pd.DataFrame, hierarchy: Hierarchy, toler
         if source not in set(reported["source"]):
             continue
         no_basis = pd.DataFrame(columns=["area_code", "year", "value"])
-        computed.append(bottom_up(rows, hierarchy, no_basis))
+        computed.append(bottom_up(rows, hierarchy, no_basis, sites.of(source) if sites else None))
     computed = pd.concat(computed, ignore_index=True)
     merged = reported.merge(
         computed[_KEY + ["value", "members_total", "members_reporting", "coverage"]],
@@ -55,10 +59,10 @@ def reconcile_aggregates(observations: pd.DataFrame, hierarchy: Hierarchy, toler
 
 
 def reconcile(observations: pd.DataFrame, hierarchy: Hierarchy, fluxes: pd.DataFrame,
-              stocks: pd.DataFrame | None = None) -> pd.DataFrame:
+              stocks: pd.DataFrame | None = None, sites: SiteSums | None = None) -> pd.DataFrame:
     """Every check of one figure against another: aggregates against their members, and sources
     (or methods) against the one the declared priority publishes."""
-    frames = [reconcile_aggregates(observations, hierarchy), compare_sources(observations, fluxes, stocks)]
+    frames = [reconcile_aggregates(observations, hierarchy, sites), compare_sources(observations, fluxes, stocks)]
     frames = [f for f in frames if not f.empty]
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 

@@ -17,6 +17,8 @@ TARGET_SHARE = 0.30
 TARGET_YEAR = 2030
 PROXY_VARIABLES = ("afforestation", "natural_expansion")
 _AREA = ["area_code", "area_level", "parent_code"]
+# The variables restoration_progress reads from the observations, at any level of area.
+OBSERVED = ("restoration_area", "degraded_area", "restoration_commitment", *PROXY_VARIABLES)
 
 
 def restoration_progress(observations: pd.DataFrame) -> pd.DataFrame:
