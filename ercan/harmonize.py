@@ -310,7 +310,8 @@ def input_file(files: Mapping, role: str, *, what: str = "the file"):
 
 def finish(df: pd.DataFrame | pa.Table, source_id: str, columns: tuple[str, ...] = schema.OBSERVATION_COLUMNS) -> pa.Table:
     """Rows in the common schema (or, with `schema.REFERENCE_COLUMNS`, the reference-factor table):
-    every registry column present, in order, with its type."""
+    every registry column present, in order, with its type. A harmonizer that yields its rows in
+    tables (a large input, see `ercan.sources.Harmonizer`) passes each one through it."""
     if isinstance(df, pa.Table):  # large sources build Arrow tables: no round trip through pandas
         return _finish_table(df, source_id, columns)
     df = df.copy()

@@ -23,7 +23,7 @@ import pyarrow as pa
 
 import ercan.catalog
 from ercan.catalog.build import build_catalog
-from ercan import snapshots, state
+from ercan import schema, snapshots, state
 from ercan.accounting.products import Options, build
 from ercan.errors import ConfigError, SourceError
 from ercan.product_gates import distinct, gate_products
@@ -111,9 +111,11 @@ def gate(storage: Storage, harmonizer: Harmonizer, *, force: bool = False, from_
     if not refreshes("validate", from_stage, force) and previous.get("gate_key") == key:
         accepted = previous.get("accepted") or {}
         return GateOutcome(source_id, previous["status"], previous.get("reason"), accepted.get("rows", 0), True, shas)
-    kept = not refreshes("harmonize", from_stage, force) and storage.exists("staging", source_id, f"{harmonized}.parquet")
+    staged = ("staging", source_id, f"{harmonized}.parquet")
     try:
-        table = storage.read_parquet("staging", source_id, f"{harmonized}.parquet") if kept else harmonizer.harmonize(files)
+        if refreshes("harmonize", from_stage, force) or not storage.exists(*staged):
+            _stage(storage, harmonizer, files, staged)
+        table = storage.read_parquet(*staged, strings_as_dictionary=True)
     except SourceError as e:
         reason = str(e.located(source=source_id))
         return _quarantine(storage, source_id, key, reason, shas, _unreadable(storage, source_id, key, reason))
@@ -126,8 +128,6 @@ def gate(storage: Storage, harmonizer: Harmonizer, *, force: bool = False, from_
             "The input probably changed shape; compare it with the sample in sample_data/ and fix the file or the harmonizer."
         )
         return _quarantine(storage, source_id, key, reason, shas, _unreadable(storage, source_id, key, reason))
-    if not kept:
-        storage.write_parquet(table, "staging", source_id, f"{harmonized}.parquet")
     # The generated schema suite is the common schema's; reference factors have their own table.
     schema_suites = [load_suite(SCHEMA_SUITE)] if harmonizer.source.product == "observations" else []
     try:
@@ -150,6 +150,15 @@ def gate(storage: Storage, harmonizer: Harmonizer, *, force: bool = False, from_
             accepted={"key": harmonized, "rows": table.num_rows, "snapshots": shas, "at": _now()},
         )
     return GateOutcome(source_id, "accepted", None, table.num_rows, False, shas)
+
+
+def _stage(storage: Storage, harmonizer: Harmonizer, files, staged: tuple[str, ...]) -> None:
+    """The source's harmonized rows written to `staged`: a harmonizer returns one table or an iterator
+    of tables (large sources), written as they come, so only one is held at a time. A SourceError
+    raised on the way leaves nothing under `staged`."""
+    rows = harmonizer.harmonize(files)
+    columns = schema.OBSERVATION_COLUMNS if harmonizer.source.product == "observations" else schema.REFERENCE_COLUMNS
+    storage.write_parquet_batches([rows] if isinstance(rows, pa.Table) else rows, schema.arrow_schema(columns), *staged)
 
 
 def _unreadable(storage: Storage, source_id: str, key: str, reason: str) -> str:
@@ -186,9 +195,8 @@ def accepted_rows(storage: Storage, product: str = "observations", *, encoded: b
             continue
         accepted = state.load(storage, source_id).get("accepted")
         if accepted:
-            parts = ("staging", source_id, f"{accepted['key']}.parquet")
-            text = [f.name for f in storage.parquet_schema(*parts) if pa.types.is_string(f.type)] if encoded else None
-            tables.append(storage.read_parquet(*parts, read_dictionary=text))
+            tables.append(storage.read_parquet("staging", source_id, f"{accepted['key']}.parquet",
+                                               strings_as_dictionary=encoded))
     return pa.concat_tables(tables) if tables else None
 
 

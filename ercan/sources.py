@@ -17,13 +17,13 @@ import inspect
 import os
 import pkgutil
 import sys
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Literal
 
-import pandas as pd
+import pyarrow as pa
 from pydantic import BaseModel, ConfigDict, Field
 
 import ercan.harmonizers
@@ -71,8 +71,13 @@ class RawFile:
 
 @dataclass(frozen=True)
 class Harmonizer:
+    """A source and its `harmonize(files)`: the raw files by role to rows of the common schema (or of
+    the reference table), through `ercan.harmonize.finish`. It returns one `pa.Table`, or, for an
+    input too large to hold at once, an iterator of tables (each through `finish`, so all of one
+    schema), which the pipeline writes to staging one at a time (`pipeline.gate`)."""
+
     source: Source
-    harmonize: Callable[[Mapping[str, RawFile]], pd.DataFrame]
+    harmonize: Callable[[Mapping[str, RawFile]], pa.Table | Iterable[pa.Table]]
     module_file: Path
     suite_folder: Path = EXPECTATIONS
 

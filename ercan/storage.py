@@ -11,16 +11,17 @@ Layout under the root:
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import signal
 import socket
 import time
 import uuid
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
+from typing import BinaryIO
 
 import fsspec
 import pyarrow as pa
@@ -115,15 +116,45 @@ class Storage:
     def write_bytes(self, data: bytes, *parts: str) -> None:
         """Readers see the old bytes or the new ones, never a part (local: temp file + rename;
         S3: a PUT is atomic)."""
+        if self.is_local:
+            with self._writing(*parts) as f:
+                f.write(data)
+        else:  # one request, where _writing's multipart upload takes three
+            target = self.path(*parts)
+            self.fs.makedirs(str(PurePosixPath(target).parent), exist_ok=True)
+            self.fs.pipe_file(target, data)
+
+    @contextmanager
+    def _writing(self, *parts: str) -> Iterator[BinaryIO]:
+        """`parts` open for writing, put in place only when the block completes: readers see the old
+        bytes or all the new ones, and a block that raises leaves the old ones (or none). Local: a
+        temporary name beside it, renamed over it at the end (a killed process leaves it behind, for
+        remove_temporaries); S3: a multipart upload, completed at the end, aborted on an error (an
+        upload never completed, e.g. of a killed process, is no object)."""
         target = self.path(*parts)
         self.fs.makedirs(str(PurePosixPath(target).parent), exist_ok=True)
         if self.is_local:
             tmp = f"{target}{TEMPORARY}{uuid.uuid4().hex}"
-            self.fs.pipe_file(tmp, data)
-            crash_point(f"writing {'/'.join(parts)}")  # the new bytes complete, not yet in place
-            os.replace(tmp, target)
+            try:
+                with open(tmp, "wb") as f:
+                    yield f
+                crash_point(f"writing {'/'.join(parts)}")  # the new bytes complete, not yet in place
+                os.replace(tmp, target)
+            except BaseException:
+                Path(tmp).unlink(missing_ok=True)
+                raise
         else:
-            self.fs.pipe_file(target, data)
+            f = self.fs.open(target, "wb", autocommit=False)
+            try:
+                yield f
+            except BaseException:
+                try:
+                    f.close()  # as fsspec's transactions do; with autocommit off, closing never completes the upload
+                finally:
+                    f.discard()  # aborts it
+                raise
+            f.close()  # uploads the last part
+            f.commit()  # completes the upload: the object appears whole
 
     def read_json(self, *parts: str, default=None):
         if not self.exists(*parts):
@@ -140,7 +171,7 @@ class Storage:
         return sorted(PurePosixPath(p).name for p in self.fs.ls(self.path(*parts), detail=False))
 
     def remove_temporaries(self, *parts: str) -> list[str]:
-        """Remove the temporary files a killed writer of `parts` left beside it (see write_bytes).
+        """Remove the temporary files a killed writer of `parts` left beside it (see _writing).
         Only call while no other process can be writing `parts` (e.g. holding its lock)."""
         folder, name = parts[:-1], parts[-1]
         leftovers = [n for n in self.listdir(*folder) if n.startswith(name + TEMPORARY)]
@@ -148,22 +179,30 @@ class Storage:
             self.remove(*folder, leftover)
         return leftovers
 
-    def write_parquet(self, table: pa.Table, *parts: str) -> bytes:
-        buffer = io.BytesIO()
-        pq.write_table(table, buffer, compression="zstd")
-        data = buffer.getvalue()
-        self.write_bytes(data, *parts)
-        return data
+    def write_parquet(self, table: pa.Table, *parts: str) -> int:
+        return self.write_parquet_batches([table], table.schema, *parts)
 
-    def read_parquet(self, *parts: str, read_dictionary: list[str] | None = None) -> pa.Table:
-        """The table; `read_dictionary`: columns to read dictionary-encoded (as Parquet stores them)."""
-        with self.fs.open(self.path(*parts), "rb") as f:
-            return pq.read_table(f, read_dictionary=read_dictionary)
+    def write_parquet_batches(self, batches: Iterable[pa.Table], schema: pa.Schema, *parts: str) -> int:
+        """Tables of `schema` written as one zstd Parquet file as they come (one row group or more
+        each), holding one at a time; in place only once all are written (see `_writing`: an error
+        while producing them, e.g. a SourceError of a harmonizer, leaves nothing under the name).
+        Returns the number of rows."""
+        rows = 0
+        with self._writing(*parts) as f, pq.ParquetWriter(f, schema, compression="zstd") as writer:
+            for batch in batches:
+                writer.write_table(batch)  # a table of another schema is a ValueError
+                rows += batch.num_rows
+        return rows
 
-    def parquet_schema(self, *parts: str) -> pa.Schema:
-        """The table's schema, from the file's footer alone."""
+    def read_parquet(self, *parts: str, strings_as_dictionary: bool = False) -> pa.Table:
+        """The Parquet file as a table; `strings_as_dictionary` reads its text columns dictionary-encoded
+        (each distinct string once per row group, not once per row: far less memory for repetitive
+        columns such as source, unit, variable)."""
         with self.fs.open(self.path(*parts), "rb") as f:
-            return pq.read_schema(f)
+            text = None
+            if strings_as_dictionary:
+                text = [field.name for field in pq.read_schema(f) if pa.types.is_string(field.type)]
+            return pq.read_table(f, read_dictionary=text)
 
     def remove(self, *parts: str) -> None:
         if self.exists(*parts):
