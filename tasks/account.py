@@ -21,7 +21,11 @@ def _by_inputs(context, parameters) -> str:
 
 @task(name="account", task_run_name="account", cache_key_fn=_by_inputs, persist_result=True, **STORAGE_RETRIES)
 def account(storage_url: str, inputs_key: str):
-    return pipeline.account(Storage(storage_url))
+    # Without the observations: they are every accepted input row (GBs for a plot-level source), which
+    # Prefect would pickle into the cache on every run; the publish task reads them from staging again.
+    frames = pipeline.account(Storage(storage_url))
+    frames.pop("observations", None)
+    return frames
 
 
 def cache_storage(storage_url: str) -> Path | RemoteFileSystem:

@@ -12,4 +12,9 @@ from ercan.tasks.retries import STORAGE_RETRIES
 # skips frames from the inputs it last published from, and never publishes equal content twice.
 @task(name="publish", task_run_name="publish", cache_policy=NO_CACHE, **STORAGE_RETRIES)
 def publish(storage_url: str, frames, inputs_key: str | None = None, force: bool = False) -> list[dict]:
-    return pipeline.publish_products(Storage(storage_url), frames, inputs_key=inputs_key, force=force)
+    """`frames`: the account task's products, without the observations (read here from staging)."""
+    storage = Storage(storage_url)
+    observations = pipeline.accepted_rows(storage, encoded=True) if frames else None
+    if observations is not None:
+        frames = {"observations": observations, **frames}
+    return pipeline.publish_products(storage, frames, inputs_key=inputs_key, force=force)
