@@ -446,6 +446,7 @@ def _merged(results: list):
             unexpected_list=[x for p in parts for x in p.result.get("partial_unexpected_list", [])][:_EXAMPLES],
             unexpected_index_list=[i for p in parts for i in p.result.get("partial_unexpected_index_list", [])][:_EXAMPLES],
         )["result"]
+    first.meta.get("batch_markers", {}).pop("pandas_data_fingerprint", None)  # the first batch's, not the rows'
     statistics = calc_validation_statistics(first.results)
     first.success = statistics.success
     first.statistics = {k: v for k, v in statistics._asdict().items() if k != "success"}
