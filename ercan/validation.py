@@ -265,11 +265,11 @@ def _validate(table: pa.Table, suites: list[dict], name: str, parameters: dict |
     slices = (_pandas(table.slice(start, VALIDATION_BATCH_ROWS), start)  # one at a time, as GX needs them
               for start in range(0, max(table.num_rows, 1), VALIDATION_BATCH_ROWS))  # one, empty, for no rows
     runs = [_run(context, batch, name, per_row, slices, table.num_rows, parameters)]
-    frames: dict[tuple, list[dict]] = {}
+    by_frame: dict[tuple, list[dict]] = {}
     for e in expectations:
         if e not in on_pairs and e not in per_row:
-            frames.setdefault(_frame_of(e, table), []).append(e)
-    for i, ((columns, with_rows), group) in enumerate(frames.items()):
+            by_frame.setdefault(_frame_of(e, table), []).append(e)
+    for i, ((columns, with_rows), group) in enumerate(by_frame.items()):
         frame = table.select(list(columns)).slice(0, None if with_rows else 0)
         runs.append(_run(context, batch, f"{name}.table{i}", group, [_pandas(frame)], table.num_rows, parameters))
     for i, expectation in enumerate(on_pairs):
@@ -412,7 +412,8 @@ def _merged(results: list):
     """One GX validation result from the results of the same per-row expectations on consecutive batches
     of rows, as GX would have found on all of them at once: counts summed, the first examples and row
     indexes across the batches, success recomputed from the sums as GX computes it (`mostly` of the
-    non-missing rows), and the suite's statistics from those."""
+    non-missing rows), and the suite's statistics from those. GX's own formula and result layout
+    (`_mostly_success`, `_format_map_output`: private, hence GX's exact version is pinned)."""
     from great_expectations.expectations.expectation import _format_map_output, _mostly_success
     from great_expectations.expectations.expectation_configuration import parse_result_format
     from great_expectations.validator.validation_statistics import calc_validation_statistics
@@ -425,8 +426,8 @@ def _merged(results: list):
         parts = [r, *(batch[_identity(r)] for batch in batches)]
         if any("unexpected_count" not in p.result for p in parts):
             # GX raised, or judged the column as a whole (its type, on pandas): the first failure stands
-            r.success, r.result, r.exception_info = next(
-                ((p.success, p.result, p.exception_info) for p in parts if not p.success), (True, r.result, r.exception_info))
+            stands = next((p for p in parts if not p.success), r)
+            r.success, r.result, r.exception_info = stands.success, stands.result, stands.exception_info
             continue
         element_count = sum(p.result["element_count"] for p in parts)
         unexpected_count = sum(p.result["unexpected_count"] for p in parts)
