@@ -128,7 +128,7 @@ def _gate(storage: Storage, product: str, table: pa.Table, parameters: dict) -> 
     verdict = storage.read_json(*folder, f"{key}.gate.json")
     cached = verdict is not None
     if not cached:
-        report = validate(table.to_pandas(strings_to_categorical=True), [load_suite(p) for p in paths], product, parameters)
+        report = validate(table, [load_suite(p) for p in paths], product, parameters)
         report.write(storage, product, *folder, key=key)
         verdict = {"status": "passed", "reason": None}
         if not report.passed:

@@ -207,12 +207,21 @@ def _context():
 _GX_LOCK = threading.Lock()
 
 
-def validate(df: pd.DataFrame, suites: list[dict], name: str, parameters: dict | None = None) -> Report:
-    """Evaluate the suites on `df` with GX and collect every expectation's outcome.
+# GX is given at most this many rows at once, as pandas: the per-row checks run batch by batch, so a
+# table of any size is never in pandas whole (GX also copies its frame for every row condition).
+VALIDATION_BATCH_ROWS = 1_000_000
 
-    `parameters` are the values of the suites' `{"$PARAMETER": name}` arguments (GX suite parameters)."""
+
+def validate(rows: pa.Table | pd.DataFrame, suites: list[dict], name: str, parameters: dict | None = None) -> Report:
+    """Evaluate the suites on `rows` with GX and collect every expectation's outcome.
+
+    The expectations whose outcome is a condition on each row (GX's column map and column pair map
+    expectations) run on batches of at most VALIDATION_BATCH_ROWS rows and their results are merged;
+    every other runs once, on a frame of only the columns it reads. `parameters` are the values of the
+    suites' `{"$PARAMETER": name}` arguments (GX suite parameters)."""
+    table = rows if isinstance(rows, pa.Table) else pa.Table.from_pandas(rows, preserve_index=False)
     with _GX_LOCK:
-        return _validate(df, suites, name, parameters)
+        return _validate(table, suites, name, parameters)
 
 
 # GX's pandas engine checks a column pair row by row in Python (DataFrame.iterrows: about two
@@ -237,53 +246,130 @@ class _PairRows:
         return cls(frame, grouped["size"], grouped["min"])
 
 
-def _validate(df: pd.DataFrame, suites: list[dict], name: str, parameters: dict | None) -> Report:
+def _validate(table: pa.Table, suites: list[dict], name: str, parameters: dict | None) -> Report:
     context = _context()
     source = context.data_sources.add_or_update_pandas(f"rows_{name}")
     asset = source.add_dataframe_asset(name)
     batch = asset.add_batch_definition_whole_dataframe(name)
-    # Every suite of one subject runs in one GX validation (GX fingerprints the whole DataFrame once
-    # per run, ~0.8 s per million rows); each pair check runs apart, on the distinct pairs. Every
-    # expectation keeps its suite file and position, its identity in `quality`, in its meta.
+    # The per-row expectations of all suites of one subject run in one GX validation per batch (GX
+    # fingerprints its whole DataFrame once per run, ~0.8 s per million rows); the others in one per
+    # frame they need; each pair check apart, on the distinct pairs. Every expectation keeps its suite
+    # file and position, its identity in `quality`, in its meta.
     expectations = [
         {**e, "meta": {**e.get("meta", {}), "suite": suite["name"], "position": position}}
         for suite in suites
         for position, e in enumerate(suite["expectations"])
     ]
     on_pairs = [e for e in expectations if e["type"] in _DISTINCT_PAIRS and "row_condition" not in e["kwargs"]]
-    # The same values as categoricals: GX filters the whole frame for every row condition, and taking
-    # rows of pandas' Arrow-backed strings costs ~40 % more CPU than of category codes (benchmarks/validation.py).
-    strings = {c: "category" for c in df.columns if pd.api.types.is_string_dtype(df[c])}
-    # GX compares a column with min/max vectorised only when its dtype is int64 or float64; an int32 year
-    # went through a Python function per row (~4 s per million rows and check).
-    integers = {c: "int64" for c in df.columns if df[c].dtype.kind in "iu" and df[c].dtype.itemsize < 8}
-    runs = [_run(context, batch, name, [e for e in expectations if e not in on_pairs], df.astype(strings | integers),
-                 parameters)]
+    per_row = [e for e in expectations if e not in on_pairs and _per_row(e)]
+    slices = (_pandas(table.slice(start, VALIDATION_BATCH_ROWS), start)  # one at a time, as GX needs them
+              for start in range(0, max(table.num_rows, 1), VALIDATION_BATCH_ROWS))  # one, empty, for no rows
+    runs = [_run(context, batch, name, per_row, slices, table.num_rows, parameters)]
+    by_frame: dict[tuple, list[dict]] = {}
+    for e in expectations:
+        if e not in on_pairs and e not in per_row:
+            by_frame.setdefault(_frame_of(e, table), []).append(e)
+    for i, ((columns, with_rows), group) in enumerate(by_frame.items()):
+        frame = table.select(list(columns)).slice(0, None if with_rows else 0)
+        runs.append(_run(context, batch, f"{name}.table{i}", group, [_pandas(frame)], table.num_rows, parameters))
     for i, expectation in enumerate(on_pairs):
-        pairs = _PairRows.of(df, expectation["kwargs"]["column_A"], expectation["kwargs"]["column_B"])
-        runs.append(_run(context, batch, f"{name}.pairs{i}", [expectation], pairs.frame, parameters, pairs))
+        columns = [expectation["kwargs"]["column_A"], expectation["kwargs"]["column_B"]]
+        pairs = _PairRows.of(_pandas(table.select(columns)), *columns)
+        runs.append(_run(context, batch, f"{name}.pairs{i}", [expectation], [pairs.frame], table.num_rows,
+                         parameters, pairs))
     outcomes = sorted((o for run_outcomes, _ in runs for o in run_outcomes),
                       key=lambda o: ([s["name"] for s in suites].index(o.suite), o.position))
     return Report(outcomes, [gx_result for _, gx_result in runs if gx_result])
 
 
-def _run(context, batch, name: str, expectations: list[dict], df: pd.DataFrame, parameters: dict | None,
+def _pandas(table: pa.Table, start: int = 0) -> pd.DataFrame:
+    """These rows as GX is given them, indexed by their positions in the validated table (they begin at
+    `start`): GX reports the index of an unexpected row."""
+    df = table.to_pandas(strings_to_categorical=True)
+    # Text as categoricals: GX filters the whole frame for every row condition, and taking rows of
+    # pandas' Arrow-backed strings costs ~40 % more CPU than of category codes (benchmarks/validation.py).
+    strings = {c: "category" for c in df.columns if pd.api.types.is_string_dtype(df[c])}
+    # GX compares a column with min/max vectorised only when its dtype is int64 or float64; an int32 year
+    # went through a Python function per row (~4 s per million rows and check).
+    integers = {c: "int64" for c in df.columns if df[c].dtype.kind in "iu" and df[c].dtype.itemsize < 8}
+    df = df.astype(strings | integers)
+    df.index = pd.RangeIndex(start, start + len(df))
+    return df
+
+
+def _per_row(expectation: dict) -> bool:
+    """Whether the expectation's outcome is a condition on each row (a GX column map or column pair map
+    expectation): its counts over the batches of the rows add up to its counts over all of them."""
+    from great_expectations.expectations.expectation import ColumnMapExpectation, ColumnPairMapExpectation
+    from great_expectations.expectations.registry import get_expectation_impl
+
+    return issubclass(get_expectation_impl(expectation["type"]), (ColumnMapExpectation, ColumnPairMapExpectation))
+
+
+# A table-level expectation reads the table through the table metrics it declares: one reading only the
+# column names and types needs no rows; one counting rows needs no columns (but its row condition's).
+_SCHEMA_METRICS = {"table.columns", "table.column_types"}
+_ROW_COUNT_METRICS = {"table.row_count"}
+
+
+def _frame_of(expectation: dict, table: pa.Table) -> tuple[tuple[str, ...], bool]:
+    """What an expectation evaluated once over the table needs of it: which columns, and whether their
+    rows or only their names and types."""
+    from great_expectations.core.metric_domain_types import MetricDomainTypes
+    from great_expectations.expectations.registry import get_expectation_impl
+
+    impl = get_expectation_impl(expectation["type"])
+    metrics = set(impl.metric_dependencies)
+    if impl.domain_type == MetricDomainTypes.TABLE:
+        if metrics and metrics <= _SCHEMA_METRICS:
+            return tuple(table.column_names), False
+        if not (metrics and metrics <= _ROW_COUNT_METRICS):
+            return tuple(table.column_names), True  # it may read anything
+    kwargs = expectation["kwargs"]
+    condition = _condition_columns(kwargs.get("row_condition"))
+    if condition is None:
+        return tuple(table.column_names), True
+    named = {kwargs.get("column"), kwargs.get("column_A"), kwargs.get("column_B"), *kwargs.get("column_list", []),
+             *condition}
+    # Only the table's columns: GX reports a named column that is not there.
+    return tuple(c for c in table.column_names if c in named), True
+
+
+def _condition_columns(condition) -> list[str] | None:
+    """The columns a row condition (GX's JSON form) compares; None for a pandas query string, whose
+    columns are not known."""
+    if isinstance(condition, str) and condition:
+        return None
+    if not isinstance(condition, dict):
+        return []
+    nested = [_condition_columns(c) for c in condition.get("conditions", [])]
+    if None in nested:
+        return None
+    return [c for columns in nested for c in columns] + ([condition["column"]["name"]] if "column" in condition else [])
+
+
+_SUMMARY = {"result_format": "SUMMARY", "partial_unexpected_count": _EXAMPLES}
+
+
+def _run(context, batch, name: str, expectations: list[dict], frames, rows: int, parameters: dict | None,
          pairs: _PairRows | None = None) -> tuple[list[Outcome], dict | None]:
-    """Run these expectations on `df` with GX: the outcomes, and the suite and result as JSON. With
-    `pairs`, df is the distinct pairs, and counts and row numbers are taken back to the validated rows."""
+    """Run these expectations with GX on each of `frames` (the whole frame they need, or the batches of
+    the validated rows) and merge the results: the outcomes over the `rows` validated rows, and the
+    suite and result as JSON. With `pairs`, the frame is the distinct pairs, and counts and row numbers
+    are taken back to the validated rows."""
     import great_expectations as gx
 
     if not expectations:
         return [], None
     suite = context.suites.add_or_update(gx.ExpectationSuite(name=name, expectations=expectations))
     definition = context.validation_definitions.add_or_update(gx.ValidationDefinition(name=name, data=batch, suite=suite))
-    result = definition.run(
+    result = _merged([definition.run(
         batch_parameters={"dataframe": df},
         expectation_parameters=parameters,
         # SUMMARY: counts, the first examples and their row indexes; COMPLETE lists every unexpected row
         # and costs several times more on large tables, but the few distinct pairs need it to count rows.
-        result_format={"result_format": "COMPLETE" if pairs else "SUMMARY", "partial_unexpected_count": _EXAMPLES},
-    )
+        result_format={**_SUMMARY, "result_format": "COMPLETE"} if pairs else _SUMMARY,
+    ) for df in frames])
     outcomes = []
     for r in result.results:
         config = r.expectation_config
@@ -293,8 +379,8 @@ def _run(context, batch, name: str, expectations: list[dict], df: pd.DataFrame, 
         unexpected = r.result.get("partial_unexpected_list") or []
         if raised:
             unexpected = [r.exception_info.get("exception_message")]
-        element_count = int(r.result.get("element_count") or len(df))
-        unexpected_count = int(r.result.get("unexpected_count") or (0 if r.success else len(df)))
+        element_count = int(r.result.get("element_count") or rows)
+        unexpected_count = int(r.result.get("unexpected_count") or (0 if r.success else rows))
         unexpected_rows = [int(i) for i in (r.result.get("partial_unexpected_index_list") or [])]
         if pairs is not None:
             unexpected_pairs = [int(i) for i in (r.result.get("unexpected_index_list") or [])]
@@ -320,6 +406,57 @@ def _run(context, batch, name: str, expectations: list[dict], df: pd.DataFrame, 
         r.result.pop("unexpected_index_list", None)
         r.result.pop("unexpected_index_query", None)
     return outcomes, {"suite": suite.to_json_dict(), "result": result.to_json_dict()}
+
+
+def _merged(results: list):
+    """One GX validation result from the results of the same per-row expectations on consecutive batches
+    of rows, as GX would have found on all of them at once: counts summed, the first examples and row
+    indexes across the batches, success recomputed from the sums as GX computes it (`mostly` of the
+    non-missing rows), and the suite's statistics from those. GX's own formula and result layout
+    (`_mostly_success`, `_format_map_output`: private, hence GX's exact version is pinned)."""
+    from great_expectations.expectations.expectation import _format_map_output, _mostly_success
+    from great_expectations.expectations.expectation_configuration import parse_result_format
+    from great_expectations.validator.validation_statistics import calc_validation_statistics
+
+    first, *others = results
+    if not others:
+        return first
+    batches = [{_identity(r): r for r in result.results} for result in others]
+    for r in first.results:
+        parts = [r, *(batch[_identity(r)] for batch in batches)]
+        if any("unexpected_count" not in p.result for p in parts):
+            # GX raised, or judged the column as a whole (its type, on pandas): the first failure stands
+            stands = next((p for p in parts if not p.success), r)
+            r.success, r.result, r.exception_info = stands.success, stands.result, stands.exception_info
+            continue
+        element_count = sum(p.result["element_count"] for p in parts)
+        unexpected_count = sum(p.result["unexpected_count"] for p in parts)
+        # Of the rows not missing, where GX counts missing values (not for expect_column_values_to_(not_)be_null)
+        nonnull_count = None
+        if all("missing_count" in p.result for p in parts):
+            nonnull_count = element_count - sum(p.result["missing_count"] for p in parts)
+        considered = element_count if nonnull_count is None else nonnull_count
+        r.success = considered == 0 or _mostly_success(  # none considered: vacuously true, as in GX
+            considered, unexpected_count, r.expectation_config.kwargs.get("mostly", 1))
+        r.result = _format_map_output(
+            result_format=parse_result_format(_SUMMARY),
+            success=r.success,
+            element_count=element_count,
+            nonnull_count=nonnull_count,
+            unexpected_count=unexpected_count,
+            unexpected_list=[x for p in parts for x in p.result.get("partial_unexpected_list", [])][:_EXAMPLES],
+            unexpected_index_list=[i for p in parts for i in p.result.get("partial_unexpected_index_list", [])][:_EXAMPLES],
+        )["result"]
+    first.meta.get("batch_markers", {}).pop("pandas_data_fingerprint", None)  # the first batch's, not the rows'
+    statistics = calc_validation_statistics(first.results)
+    first.success = statistics.success
+    first.statistics = {k: v for k, v in statistics._asdict().items() if k != "success"}
+    return first
+
+
+def _identity(result) -> tuple[str, int]:
+    """An expectation's suite and position, from its GX result."""
+    return result.expectation_config.meta["suite"], result.expectation_config.meta["position"]
 
 
 def _plain(value):

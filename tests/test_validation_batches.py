@@ -1,0 +1,137 @@
+"""Validation in batches (ercan/validation.py): GX sees at most VALIDATION_BATCH_ROWS rows at once, and the
+verdicts, counts, examples, row numbers and the GX results kept for the Data Docs are those of one frame.
+
+The batch size is made small here (monkeypatched) so that the shipped sample rows span several batches."""
+
+import json
+import math
+import re
+
+import pandas as pd
+import pyarrow as pa
+import pytest
+
+from conftest import harmonize_sample
+from ercan import validation
+from ercan.sources import registry
+from ercan.validation import SCHEMA_SUITE, load_suite, validate
+
+
+def source_suites(source_id):
+    return [load_suite(SCHEMA_SUITE), load_suite(registry()[source_id].suite_path)]
+
+
+def whole_and_batched(monkeypatch, rows: pd.DataFrame, suites, batch_rows: int):
+    """The reports of the rows validated as one batch and in batches of `batch_rows`."""
+    table = pa.Table.from_pandas(rows, preserve_index=False)
+    assert table.num_rows <= validation.VALIDATION_BATCH_ROWS
+    whole = validate(table, suites, "whole")
+    monkeypatch.setattr(validation, "VALIDATION_BATCH_ROWS", batch_rows)
+    return whole, validate(table, suites, "batched")
+
+
+def gx_results(report):
+    """Each expectation's GX result as stored for the Data Docs (success, counts, percents, examples),
+    and each GX run's statistics."""
+    results = sorted(((r["expectation_config"]["meta"]["suite"], r["expectation_config"]["meta"]["position"]),
+                      r["success"], r["result"]) for entry in report.gx_results for r in entry["result"]["results"])
+    statistics = [(entry["result"]["success"], entry["result"]["statistics"]) for entry in report.gx_results]
+    return results, statistics
+
+
+def assert_same(whole, batched):
+    # As JSON: an example may hold NaN (a key with an empty column), which equals nothing.
+    def text(x):
+        return json.dumps(x, sort_keys=True, default=str)
+
+    assert text([o.__dict__ for o in batched.outcomes]) == text([o.__dict__ for o in whole.outcomes])
+    assert text(gx_results(batched)) == text(gx_results(whole))
+
+
+def test_china_in_three_batches_gives_the_same_report_as_one_frame(monkeypatch):
+    """80 rows in batches of 30, with the real failure of the source: 广西's forest cover of 142965 %
+    (a warning whose row condition selects rows of two batches)."""
+    whole, batched = whole_and_batched(monkeypatch, harmonize_sample("china_nfi9"), source_suites("china_nfi9"), 30)
+    assert_same(whole, batched)
+    [warning] = [o for o in batched.outcomes if not o.success]
+    assert (warning.severity, warning.column, warning.unexpected_examples) == ("warning", "value", [142965.0])
+    assert batched.passed
+
+
+def test_failures_in_two_batches_are_summed_and_numbered_in_the_whole_table(monkeypatch):
+    """A corrupted copy of fra2020's rows (built here): negative values in the first and second of three
+    batches, and row 1's key repeated at the end, in the third."""
+    rows = harmonize_sample("fra2020")
+    rows = pd.concat([rows, rows.iloc[[0]]], ignore_index=True)
+    rows.loc[[5, 15000], "value"] = [-3.0, -4.0]
+    whole, batched = whole_and_batched(monkeypatch, rows, source_suites("fra2020"), 8000)
+    assert_same(whole, batched)
+    [negative] = [o for o in batched.critical_failures if o.expectation == "expect_column_values_to_be_between"]
+    assert (negative.success, negative.element_count, negative.unexpected_count) == (False, len(rows), 2)
+    assert (negative.unexpected_examples, negative.unexpected_rows) == ([-3.0, -4.0], [6, 15001])
+    [result] = [r["result"] for entry in batched.gx_results for r in entry["result"]["results"]
+                if r["expectation_config"]["meta"]["position"] == negative.position
+                and r["expectation_config"]["meta"]["suite"] == negative.suite]
+    assert (result["element_count"], result["unexpected_count"]) == (len(rows), 2)
+    assert result["unexpected_percent"] == pytest.approx(2 / len(rows) * 100)
+    assert result["partial_unexpected_index_list"] == [5, 15000]
+    # The duplicate key: its two rows are 8000s of rows apart, in the first and the last batch.
+    [duplicate] = [o for o in batched.critical_failures if o.expectation == "expect_compound_columns_to_be_unique"]
+    assert (duplicate.unexpected_count, duplicate.unexpected_rows) == (2, [1, len(rows)])
+    assert not batched.passed
+
+
+def test_mostly_is_judged_on_the_totals_of_the_non_missing_values(monkeypatch):
+    """Suites built here over fra2020's real rows: `pool` is empty on most rows and GX counts `mostly`
+    over the values present; the rows of the most common pool are spread unevenly over the batches, so
+    that a verdict per batch would differ from the verdict on the totals."""
+    rows = harmonize_sample("fra2020")
+    pool = rows["pool"]
+    common = pool.value_counts().index[0]
+    share = float((pool == common).sum() / pool.notna().sum())  # of the rows with a pool
+    assert pool.isna().any() and share < 1
+
+    def suite(mostly):
+        return [{"name": "pools", "expectations": [
+            {"type": "expect_column_values_to_be_in_set", "kwargs": {"column": "pool", "value_set": [common],
+                                                                      "mostly": mostly}, "severity": "critical"}]}]
+
+    # Judged per batch of 8000 it would fail: the first batch has no pool at all (vacuously true), the
+    # second only the common one, the third less of it than the share.
+    per_batch = [batch.notna().sum() == 0 or (batch == common).sum() / batch.notna().sum() >= share
+                 for batch in (pool[:8000], pool[8000:16000], pool[16000:])]
+    assert per_batch == [True, True, False]
+    for mostly, success in ((share, True), (math.nextafter(share, 1), False)):
+        whole, batched = whole_and_batched(monkeypatch, rows, suite(mostly), 8000)
+        assert_same(whole, batched)
+        [result] = batched.outcomes
+        assert (result.success, result.element_count) == (success, len(rows))
+        monkeypatch.undo()
+
+
+def test_batched_results_render_as_data_docs_with_the_totals(monkeypatch, tmp_path):
+    """The Data Docs of a failure in two batches count its rows over the whole table (a suite built here)."""
+    from ercan.gate_reports import build_data_docs
+    from ercan.storage import Storage
+
+    rows = harmonize_sample("fra2020")
+    rows.loc[[5, 15000], "value"] = [-3.0, -4.0]
+    suite = {"name": "values", "expectations": [
+        {"type": "expect_column_values_to_be_between", "kwargs": {"column": "value", "min_value": 0},
+         "severity": "critical"}]}
+    _, batched = whole_and_batched(monkeypatch, rows, [suite], 8000)
+    build_data_docs(Storage(str(tmp_path)), "run", {"fra2020": batched.gx_results})
+    [page] = (tmp_path / "reports" / "data_docs" / "run" / "validations").rglob("*.html")
+    text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", page.read_text(encoding="utf-8")))
+    assert f"2 unexpected values found. ≈0.009404% of {len(rows)} total rows." in text
+    assert "pandas_data_fingerprint" not in text  # a batch's fingerprint is not the rows'
+
+
+def test_no_rows_are_validated_once(monkeypatch):
+    """An empty table (china's columns, no rows): every expectation has its outcome; the per-row ones are
+    vacuously true, as GX has them on an empty frame."""
+    table = pa.Table.from_pandas(harmonize_sample("china_nfi9"), preserve_index=False).slice(0, 0)
+    monkeypatch.setattr(validation, "VALIDATION_BATCH_ROWS", 30)
+    report = validate(table, source_suites("china_nfi9"), "empty")
+    assert len(report.outcomes) == sum(len(s["expectations"]) for s in source_suites("china_nfi9"))
+    assert all(o.success for o in report.outcomes if o.expectation.startswith("expect_column_values_"))
