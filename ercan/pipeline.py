@@ -30,7 +30,7 @@ from ercan.product_gates import distinct, gate_products
 from ercan.publish import PRODUCTS, publish, remove_incomplete
 from ercan.sources import EXPECTATIONS, SAMPLE_DATA, Harmonizer, registry
 from ercan.storage import Storage, crash_point, is_transient
-from ercan.validation import SCHEMA_SUITE, load_suite, validate
+from ercan.validation import SCHEMA_SUITE, load_suite, suite_sha256, validate
 
 
 @dataclass
@@ -81,8 +81,8 @@ def _gate_key(harmonizer: Harmonizer, harmonize_key: str) -> str:
     """What determines a gate's verdict: the harmonized rows and both suites."""
     return _sha256_of({
         "harmonized": harmonize_key,
-        "suite": hashlib.sha256(harmonizer.suite_path.read_bytes()).hexdigest(),
-        "schema_suite": hashlib.sha256(SCHEMA_SUITE.read_bytes()).hexdigest(),
+        "suite": suite_sha256(harmonizer.suite_path),
+        "schema_suite": suite_sha256(SCHEMA_SUITE),
     })
 
 
@@ -145,7 +145,9 @@ def gate(storage: Storage, harmonizer: Harmonizer, *, force: bool = False, from_
             reason=None,
             gate_key=key,
             quality=key,
-            accepted={"key": harmonized, "rows": table.num_rows, "snapshots": shas, "at": _now()},
+            accepted={"key": harmonized, "rows": table.num_rows, "snapshots": shas, "at": _now(),
+                      # which schema suite these rows passed (the observations' product gate relies on it)
+                      "schema_suite": suite_sha256(SCHEMA_SUITE) if schema_suites else None},
         )
     return GateOutcome(source_id, "accepted", None, table.num_rows, False, shas)
 

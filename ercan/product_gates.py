@@ -27,7 +27,10 @@ import pyarrow.compute as pc
 from ercan.accounting.hierarchy import Hierarchy
 from ercan.publish import PRODUCTS, content_sha256, plain_schema, to_table
 from ercan.storage import Storage
-from ercan.validation import PRODUCT_SUITES, load_suite, product_schema_path, validate
+from ercan import state
+from ercan.sources import registry
+from ercan.validation import (PRODUCT_SUITES, SCHEMA_SUITE, Report, load_suite, product_schema_path, suite_sha256,
+                              validate)
 
 
 @dataclass
@@ -98,6 +101,23 @@ def gate_products(storage: Storage, frames: dict[str, pd.DataFrame | pa.Table]
     return passed, gates, {p: t for p, t in tables.items() if p in passed}
 
 
+def _proven(storage: Storage, product: str, schema_suite: dict) -> list[str]:
+    """The sources whose accepted rows passed this product schema suite's very expectations in their own
+    gate, so the product gate need not check those rows again. Only the observations: they are the
+    sources' accepted rows as they were gated, and their product schema suite and the sources' schema.json
+    are generated from the same registry columns and key (compared here, expectation by expectation).
+    Rows accepted under another schema.json (a source quarantined since it changed) are checked again."""
+    if product != "observations" or _checks(load_suite(SCHEMA_SUITE)) != _checks(schema_suite):
+        return []
+    current = suite_sha256(SCHEMA_SUITE)
+    accepted = {sid: state.load(storage, sid).get("accepted") or {} for sid in registry()}
+    return sorted(sid for sid, rows in accepted.items() if rows.get("schema_suite") == current)
+
+
+def _checks(suite: dict) -> list:
+    return [(e["type"], e["kwargs"], e.get("severity")) for e in suite["expectations"]]
+
+
 def last_gates(storage: Storage) -> dict[str, ProductGate]:
     """Each product's last gate (a run that publishes nothing new keeps the previous ones)."""
     states = (storage.read_json("state", "product_gates", f"{product}.json") for product in PRODUCTS)
@@ -118,17 +138,21 @@ def _gate(storage: Storage, product: str, table: pa.Table, parameters: dict) -> 
                "column_name": None, "severity": "critical", "success": False, "element_count": 0,
                "unexpected_count": 1, "unexpected_examples": json.dumps([reason], ensure_ascii=False)}
         return ProductGate(product, "withheld", reason), pd.DataFrame([row])
-    paths = [p for p in paths if p.exists()]
+    suites = [load_suite(p) for p in paths if p.exists()]
+    proven = _proven(storage, product, suites[0])
     key = hashlib.sha256(json.dumps({
         "content": content_sha256(table),
-        "suites": [hashlib.sha256(p.read_bytes()).hexdigest() for p in paths],
+        "suites": [suite_sha256(p) for p in paths if p.exists()],
         "parameters": parameters,
+        "proven": proven,
     }, sort_keys=True).encode()).hexdigest()
     folder = ("staging", "products", product)
     verdict = storage.read_json(*folder, f"{key}.gate.json")
     cached = verdict is not None
     if not cached:
-        report = validate(table, [load_suite(p) for p in paths], product, parameters)
+        unproven = table.filter(pc.invert(pc.is_in(table["source"], pa.array(proven, pa.string())))) if proven else table
+        report = validate(unproven, suites[:1], f"{product}.schema", parameters) if unproven.num_rows else Report([])
+        report = report + validate(table, suites[1:], product, parameters)
         report.write(storage, product, *folder, key=key)
         verdict = {"status": "passed", "reason": None}
         if not report.passed:

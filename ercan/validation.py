@@ -13,6 +13,7 @@ says which is which and why.
 from __future__ import annotations
 
 import difflib
+import hashlib
 import json
 import threading
 from dataclasses import dataclass, field
@@ -113,6 +114,11 @@ def registry_suite(name: str, columns, key, generated_from: str) -> dict:
     return {"name": name, "expectations": expectations, "meta": {"generated_from": generated_from}}
 
 
+def suite_sha256(path: Path) -> str:
+    """What a suite file's verdicts depend on: its bytes."""
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
 def render_suite(suite: dict) -> str:
     return json.dumps(suite, indent=2, ensure_ascii=False) + "\n"
 
@@ -177,6 +183,10 @@ class Report:
 
     def reason(self) -> str:
         return "; ".join(o.describe() for o in self.critical_failures)
+
+    def __add__(self, other: Report) -> Report:
+        """Both reports' outcomes, as of one validation (e.g. of two suites on different rows)."""
+        return Report(self.outcomes + other.outcomes, self.gx_results + other.gx_results)
 
     def to_frame(self) -> pd.DataFrame:
         rows = [

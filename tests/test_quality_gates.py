@@ -27,7 +27,7 @@ import pytest
 from PIL import Image
 
 from conftest import edited_copy, replace_line
-from ercan import gate_reports, pipeline, product_gates, report, snapshots, sources
+from ercan import gate_reports, pipeline, product_gates, report, snapshots, sources, state
 from ercan.accounting.hierarchy import Hierarchy
 from ercan.publish import PRODUCTS
 from ercan.sources import SAMPLE_DATA
@@ -83,11 +83,29 @@ def test_warnings_are_reported_and_everything_publishes(baseline):
     off = failed(quality, "reconciliation")
     assert off[["severity", "column_name"]].values.tolist() == [["warning", "within_tolerance"]]
     assert off.unexpected_count.iloc[0] > 0
-    # Every product has its generated and its own suite in `quality`, each expectation once.
+    # Every product has its generated and its own suite in `quality`, each expectation once; but the observations'
+    # generated suite is the sources' schema.json, which every source's rows passed in its own gate.
     for product in PRODUCTS:
         rows = quality[quality.subject == product]
-        assert set(rows.suite) == {f"{product}.schema", product}
+        assert set(rows.suite) == ({product} if product == "observations" else {f"{product}.schema", product})
     assert not quality.duplicated(["subject", "suite", "position"]).any()
+
+
+def test_observation_rows_accepted_under_another_schema_suite_are_checked_again(baseline, tmp_path):
+    """The observations' product gate skips the schema suite for rows that passed schema.json in their source's
+    gate; a source's rows accepted under another schema.json (quarantined since it changed) are checked again."""
+    storage = Storage(str(copy_of(baseline, tmp_path)))
+    with state.update(storage, "gfw_usa") as current:
+        current["accepted"]["schema_suite"] = "the hash of an older schema.json"
+    frames = pipeline.account(storage)
+    _, gates, _ = product_gates.gate_products(storage, frames)
+    rows = storage.read_parquet("staging", "products", "observations", f"{gates['observations'].key}.quality.parquet")
+    rows = rows.to_pandas()
+    checked = rows[rows.suite == "observations.schema"]
+    gfw_rows = int((frames["observations"]["source"].to_pandas() == "gfw_usa").sum())
+    unique = checked[checked.expectation == "expect_compound_columns_to_be_unique"]
+    assert unique.element_count.tolist() == [gfw_rows] and gfw_rows < len(frames["observations"])
+    assert checked.success.all() and not gates["observations"].withheld
 
 
 def test_data_docs_are_built_into_the_store_and_not_rebuilt_when_no_result_changed(baseline, tmp_path):
