@@ -25,7 +25,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ercan.accounting.hierarchy import Hierarchy
-from ercan.publish import PRODUCTS, content_sha256, plain_schema, to_table
+from ercan.publish import PRODUCTS, content_sha256, to_table
+from ercan.schema import plain
 from ercan.storage import Storage
 from ercan import state
 from ercan.sources import registry
@@ -57,7 +58,7 @@ def suite_parameters(frames: dict[str, pd.DataFrame | pa.Table]) -> dict:
     observations = frames["observations"]  # an Arrow table (pipeline.account): filtered before pandas
     relevant = observations.filter(pc.or_(pc.is_in(observations["area_code"], pa.array(sorted(parents), pa.string())),
                                           pc.equal(observations["area_level"], "national")))
-    relevant = relevant.cast(plain_schema(relevant.schema)).to_pandas()
+    relevant = relevant.cast(plain(relevant.schema)).to_pandas()
     return {
         # Every area the accounting's hierarchy knows: the observations' areas, the UN M49 regions
         # above their countries, and WORLD, its root (those that are parent codes).

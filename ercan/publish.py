@@ -13,6 +13,7 @@ import hashlib
 import io
 import platform
 import subprocess
+from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib.metadata import version as package_version
@@ -140,15 +141,9 @@ def to_table(product: str, frame: pd.DataFrame | pa.Table) -> pa.Table:
 BATCH_ROWS = 100_000
 
 
-def plain_schema(schema_: pa.Schema) -> pa.Schema:
-    """The schema with dictionary-encoded text as plain text."""
-    return pa.schema([f.with_type(f.type.value_type) if pa.types.is_dictionary(f.type) else f for f in schema_],
-                     metadata=schema_.metadata)
-
-
 def plain_batches(table: pa.Table):
     """The table's rows in batches of BATCH_ROWS, dictionary-encoded text decoded one batch at a time."""
-    plain = plain_schema(table.schema)
+    plain = schema.plain(table.schema)
     for batch in table.to_batches(max_chunksize=BATCH_ROWS):
         yield batch.cast(plain)
 
@@ -207,27 +202,40 @@ def versions(storage: Storage, product: str) -> list[dict]:
 
 def _write_files(storage: Storage, product: str, version: str, table: pa.Table) -> list[dict]:
     """The table as Parquet files under `<version>/data/`: one file per area_level where the product
-    has one (readers filtering by level skip whole files), written in row-group batches, each
-    verified by reading its footer back."""
-    if "area_level" in table.column_names:
-        levels = pc.unique(table["area_level"]).to_pylist()
-        parts = {level: table.filter(pc.equal(table["area_level"], level)) for level in sorted(levels)}
-    else:
-        parts = {"all": table}
+    has one (readers filtering by level skip whole files), written batch by batch (each batch's rows
+    to their level's file: no level is copied out of the table whole), each file verified by reading
+    its footer back."""
+    storage.fs.makedirs(storage.path("products", product, version, "data"), exist_ok=True)
+    writers, rows = {}, {}
+    with ExitStack() as open_files:
+        for batch in plain_batches(table):
+            for name, part in _by_level(batch):
+                if name not in writers:
+                    f = open_files.enter_context(storage.fs.open(storage.path("products", product, version, _file(name)), "wb"))
+                    writers[name] = open_files.enter_context(pq.ParquetWriter(f, batch.schema, compression="zstd"))
+                writers[name].write_batch(part, row_group_size=BATCH_ROWS)
+                rows[name] = rows.get(name, 0) + part.num_rows
     files = []
-    for name, part in parts.items():
-        relative = f"data/{name}-0.parquet"
-        path = storage.path("products", product, version, relative)
-        storage.fs.makedirs(storage.path("products", product, version, "data"), exist_ok=True)
-        with storage.fs.open(path, "wb") as f, pq.ParquetWriter(f, plain_schema(table.schema), compression="zstd") as writer:
-            for batch in plain_batches(part):
-                writer.write_batch(batch, row_group_size=BATCH_ROWS)
-        data = storage.fs.cat_file(path)
-        if pq.read_metadata(io.BytesIO(data)).num_rows != part.num_rows:
-            raise OSError(f"{product} {version}: {relative} did not read back with {part.num_rows} rows")
-        files.append({"path": relative, "sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data),
-                      "rows": part.num_rows})
+    for name in sorted(writers):
+        data = storage.fs.cat_file(storage.path("products", product, version, _file(name)))
+        if pq.read_metadata(io.BytesIO(data)).num_rows != rows[name]:
+            raise OSError(f"{product} {version}: {_file(name)} did not read back with {rows[name]} rows")
+        files.append({"path": _file(name), "sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data),
+                      "rows": rows[name]})
     return files
+
+
+def _file(name: str) -> str:
+    return f"data/{name}-0.parquet"
+
+
+def _by_level(batch: pa.RecordBatch):
+    """The batch's rows of each area_level (all of them, for a product without one)."""
+    if "area_level" not in batch.schema.names:
+        yield "all", batch
+        return
+    for level in sorted(pc.unique(batch["area_level"]).to_pylist()):
+        yield level, batch.filter(pc.equal(batch["area_level"], level))
 
 
 def read_version(storage: Storage, product: str, version: str, columns: list[str] | None = None) -> pa.Table:
@@ -268,7 +276,7 @@ def publish(storage: Storage, product: str, table: pa.Table, *, provenance: dict
         previous = read_version(storage, product, existing[0]["version"], columns=compared).to_pandas()
         current = table.select(compared)
         changes = {"from_version": existing[0]["version"], "to_version": version,
-                   **diff(previous, current.cast(plain_schema(current.schema)).to_pandas(), spec.key, spec.value)}
+                   **diff(previous, current.cast(schema.plain(current.schema)).to_pandas(), spec.key, spec.value)}
         storage.write_json(changes, "products", product, version, "changes.json")
     crash_point("before_manifest")
     manifest = {
@@ -277,7 +285,7 @@ def publish(storage: Storage, product: str, table: pa.Table, *, provenance: dict
         "created_at": now.isoformat(),
         "description": spec.description,
         "row_count": table.num_rows,
-        "schema": [{"name": f.name, "type": str(f.type)} for f in plain_schema(table.schema)],
+        "schema": [{"name": f.name, "type": str(f.type)} for f in schema.plain(table.schema)],
         "files": files,
         "content_sha256": content,
         "code_version": code_version(),

@@ -258,6 +258,12 @@ def arrow_schema(columns: tuple[str, ...] = OBSERVATION_COLUMNS) -> pa.Schema:
     )
 
 
+def plain(schema_: pa.Schema) -> pa.Schema:
+    """The schema with dictionary-encoded text as plain text (how it is published and given to pandas)."""
+    return pa.schema([f.with_type(f.type.value_type) if pa.types.is_dictionary(f.type) else f for f in schema_],
+                     metadata=schema_.metadata)
+
+
 def conform(frame):
     """Observation rows with exactly the registry's columns and types (via Arrow)."""
     return conform_table(frame).to_pandas()

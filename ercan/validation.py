@@ -22,6 +22,7 @@ from pathlib import Path
 
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from ercan import schema
 from ercan.errors import ConfigError
@@ -281,7 +282,8 @@ def _validate(table: pa.Table, suites: list[dict], name: str, parameters: dict |
             by_frame.setdefault(_frame_of(e, table), []).append(e)
     for i, ((columns, with_rows), group) in enumerate(by_frame.items()):
         frame = table.select(list(columns)).slice(0, None if with_rows else 0)
-        runs.append(_run(context, batch, f"{name}.table{i}", group, [_pandas(frame)], table.num_rows, parameters))
+        frames = _partitions(frame) if with_rows and all(_multicolumn(e) for e in group) else [_pandas(frame)]
+        runs.append(_run(context, batch, f"{name}.table{i}", group, frames, table.num_rows, parameters))
     for i, expectation in enumerate(on_pairs):
         columns = [expectation["kwargs"]["column_A"], expectation["kwargs"]["column_B"]]
         pairs = _PairRows.of(_pandas(table.select(columns)), *columns)
@@ -292,9 +294,9 @@ def _validate(table: pa.Table, suites: list[dict], name: str, parameters: dict |
     return Report(outcomes, [gx_result for _, gx_result in runs if gx_result])
 
 
-def _pandas(table: pa.Table, start: int = 0) -> pd.DataFrame:
+def _pandas(table: pa.Table, start: int | pa.Array = 0) -> pd.DataFrame:
     """These rows as GX is given them, indexed by their positions in the validated table (they begin at
-    `start`): GX reports the index of an unexpected row."""
+    `start`, or are these positions): GX reports the index of an unexpected row."""
     df = table.to_pandas(strings_to_categorical=True)
     # Text as categoricals: GX filters the whole frame for every row condition, and taking rows of
     # pandas' Arrow-backed strings costs ~40 % more CPU than of category codes (benchmarks/validation.py).
@@ -303,8 +305,41 @@ def _pandas(table: pa.Table, start: int = 0) -> pd.DataFrame:
     # went through a Python function per row (~4 s per million rows and check).
     integers = {c: "int64" for c in df.columns if df[c].dtype.kind in "iu" and df[c].dtype.itemsize < 8}
     df = df.astype(strings | integers)
-    df.index = pd.RangeIndex(start, start + len(df))
+    df.index = pd.RangeIndex(start, start + len(df)) if isinstance(start, int) else start.to_numpy()
     return df
+
+
+# A column of at most this many distinct values can split rows for a multicolumn check (one pass each).
+_PARTITIONS = 64
+
+
+def _multicolumn(expectation: dict) -> bool:
+    """Whether the expectation is a condition on each row's values of several columns (GX's multicolumn
+    map expectations, e.g. compound uniqueness): rows with different values in one of those columns never
+    bear on each other, so it can be checked on the rows of each value apart."""
+    from great_expectations.expectations.expectation import MulticolumnMapExpectation
+    from great_expectations.expectations.registry import get_expectation_impl
+
+    return issubclass(get_expectation_impl(expectation["type"]), MulticolumnMapExpectation)
+
+
+def _partitions(frame: pa.Table):
+    """The rows as GX frames of about VALIDATION_BATCH_ROWS, rows with equal values of the column with the
+    most distinct values (up to _PARTITIONS) in one frame; all rows at once when no column has few enough.
+    pandas' duplicated() over millions of rows holds GBs; per partition, a fraction."""
+    if frame.num_rows <= VALIDATION_BATCH_ROWS:
+        yield _pandas(frame)
+        return
+    counts = {c: pc.count_distinct(frame[c], mode="all").as_py() for c in frame.column_names}
+    column = max((c for c, n in counts.items() if n <= _PARTITIONS), key=counts.get, default=None)
+    if column is None:
+        yield _pandas(frame)
+        return
+    values = frame[column].unique()
+    for value in values.to_pylist():
+        equal = pc.is_null(frame[column]) if value is None else pc.fill_null(pc.equal(frame[column], value), False)
+        positions = pc.indices_nonzero(equal)
+        yield _pandas(frame.take(positions), positions)
 
 
 def _per_row(expectation: dict) -> bool:

@@ -16,7 +16,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ercan.accounting.stocks import join_snapshots
-from ercan.schema import ADDITIVE_VARIABLES, conform_table
+from ercan.schema import ADDITIVE_VARIABLES, conform_table, plain
 
 # What a site's value is summed by: its enclosing area (its parent) and what the value is.
 GROUP = ["parent_code", "source", "variable", "pool", "land_category", "category", "year", "unit"]
@@ -54,28 +54,30 @@ def site_rows(table: pa.Table, variables) -> pd.DataFrame:
 
 def split_sites(table: pa.Table) -> tuple[pd.DataFrame, SiteSums]:
     """The rows above site level as pandas (the registry's columns and types), and the site rows as
-    their sums (SiteSums)."""
+    their sums (SiteSums). The sums are taken over the whole table by level and kept for the sites,
+    so the site rows (nearly all of a plot-level source's) are never copied out of it."""
     is_site = pc.fill_null(pc.equal(table["area_level"], "site"), False)
     rest = conform_table(table.filter(pc.invert(is_site))).to_pandas()
+    if not pc.any(is_site).as_py():
+        return rest, SiteSums.empty()
     # Arrow groups dictionary-encoded keys only when every chunk shares one dictionary (each staged
     # file, even each row group read, brings its own).
-    sites = table.filter(is_site).select([*GROUP, "area_code", "value", "uncertainty", "snapshot"]).unify_dictionaries()
-    if sites.num_rows == 0:
-        return rest, SiteSums.empty()
-    members = (
-        sites.select(["parent_code", "area_code"]).group_by("parent_code").aggregate([("area_code", "count_distinct")])
-        .to_pandas().set_index("parent_code")["area_code_count_distinct"]
-    )
-    additive = sites.filter(pc.is_in(sites["variable"], pa.array(ADDITIVE_VARIABLES)))
-    if additive.num_rows == 0:  # (Arrow 26 aborts on a "distinct" of an empty dictionary column)
-        return rest, SiteSums(SiteSums.empty().sums, members.astype("int64"))
-    spread = pc.multiply(additive["uncertainty"], additive["value"])
-    additive = additive.append_column("spread2", pc.multiply(spread, spread))
-    additive = additive.append_column("spread_unknown", pc.is_null(spread))
-    sums = additive.group_by(GROUP).aggregate([
+    rows = table.select(["area_level", *GROUP, "area_code", "value", "uncertainty", "snapshot"]).unify_dictionaries()
+    members = _of_sites(rows.group_by(["area_level", "parent_code"]).aggregate([("area_code", "count_distinct")]))
+    members = members.set_index("parent_code")["area_code_count_distinct"].astype("int64")
+    spread = pc.multiply(rows["uncertainty"], rows["value"])
+    rows = rows.append_column("spread2", pc.multiply(spread, spread)).append_column("spread_unknown", pc.is_null(spread))
+    sums = _of_sites(rows.group_by(["area_level", *GROUP]).aggregate([
         ("value", "sum"), ("spread2", "sum"), ("spread_unknown", "any"), ("value", "count"), ("snapshot", "distinct"),
-    ]).to_pandas()
-    sums = sums.rename(columns={"value_sum": "value", "spread2_sum": "spread2", "spread_unknown_any": "spread_unknown",
-                                "value_count": "members_reporting"})
+    ]))
+    sums = sums[sums["variable"].isin(ADDITIVE_VARIABLES)].rename(columns={
+        "value_sum": "value", "spread2_sum": "spread2", "spread_unknown_any": "spread_unknown",
+        "value_count": "members_reporting"})
     sums["snapshot"] = sums.pop("snapshot_distinct").map(join_snapshots)
-    return rest, SiteSums(sums, members.astype("int64"))
+    return rest, SiteSums(sums.reset_index(drop=True), members)
+
+
+def _of_sites(groups: pa.Table) -> pd.DataFrame:
+    """The site level's groups, as pandas with plain text."""
+    groups = groups.filter(pc.fill_null(pc.equal(groups["area_level"], "site"), False)).drop_columns(["area_level"])
+    return groups.cast(plain(groups.schema)).to_pandas()
