@@ -323,6 +323,14 @@ def _multicolumn(expectation: dict) -> bool:
     return issubclass(get_expectation_impl(expectation["type"]), MulticolumnMapExpectation)
 
 
+def _few_values(column: pa.ChunkedArray) -> bool:
+    """Whether the column may have few enough distinct values to partition by: a dictionary-encoded one
+    whose chunks' dictionaries are all small (no hashing of a column of millions of codes to find out)."""
+    if not pa.types.is_dictionary(column.type):
+        return not (pa.types.is_string(column.type) or pa.types.is_large_string(column.type))
+    return all(len(chunk.dictionary) <= _PARTITIONS for chunk in column.chunks)
+
+
 def _partitions(frame: pa.Table):
     """The rows as GX frames of about VALIDATION_BATCH_ROWS, rows with equal values of the column with the
     most distinct values (up to _PARTITIONS) in one frame; all rows at once when no column has few enough.
@@ -330,7 +338,7 @@ def _partitions(frame: pa.Table):
     if frame.num_rows <= VALIDATION_BATCH_ROWS:
         yield _pandas(frame)
         return
-    counts = {c: len(frame[c].unique()) for c in frame.column_names}  # (no count_distinct of dictionaries)
+    counts = {c: len(frame[c].unique()) for c in frame.column_names if _few_values(frame[c])}
     column = max((c for c, n in counts.items() if n <= _PARTITIONS), key=counts.get, default=None)
     if column is None:
         yield _pandas(frame)
