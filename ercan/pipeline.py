@@ -216,7 +216,7 @@ def account(storage: Storage) -> dict[str, pa.Table | pd.DataFrame]:
     if observations is None:
         return {}
     factors = accepted_rows(storage, "reference_factors")
-    factors = factors.to_pandas() if factors else pd.DataFrame()
+    factors = factors.to_pandas() if factors is not None else pd.DataFrame()
     return {
         "observations": observations,
         **build(observations, Options.from_env(), factors),

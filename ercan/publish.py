@@ -122,8 +122,8 @@ def to_table(product: str, frame: pd.DataFrame | pa.Table) -> pa.Table:
 
     A product handed over as Arrow (the observations: every accepted input row, in the order of the
     sources and of their accepted rows, which their keys fix) keeps its order and its dictionary-
-    encoded text: sorting and decoding it whole would cost more than the rest of publishing. Its
-    text is decoded batch by batch where it is hashed and written (`plain_batches`)."""
+    encoded text: sorting and decoding it whole would cost more than the rest of publishing. It is
+    hashed as encoded and decoded batch by batch where it is written (`plain_batches`)."""
     spec = PRODUCTS[product]
     schema_ = pa.schema([pa.field(c, schema.ALL_FIELDS[c].type) for c in spec.columns])
     if isinstance(frame, pa.Table):

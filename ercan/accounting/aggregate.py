@@ -66,7 +66,7 @@ def bottom_up(members: pd.DataFrame, hierarchy: Hierarchy, area_basis: pd.DataFr
     )
     totals["total_area"] = totals["total_area"].where(~totals.pop("basis_unknown"))
     out = summed.merge(totals, on=["aggregate", "year"], how="left")
-    out["members_total"] = out["members_total"].fillna(out["aggregate"].map(hierarchy.member_counts()))
+    out["members_total"] = out["members_total"].fillna(out["aggregate"].map(hierarchy.member_counts(membership)))
     out["coverage_share"] = (out["reporting_area"] / out["total_area"]).clip(upper=1.0)
     out["coverage"] = (out["members_reporting"] == out["members_total"]).map({True: "complete", False: "partial"})
     densities = _densities(out)

@@ -83,9 +83,9 @@ class Hierarchy:
                 stack += [(above, parent) for above in self.parents.get(code, ())]
         return pd.DataFrame(rows, columns=["aggregate", "parent"]).drop_duplicates()
 
-    def member_counts(self) -> pd.Series:
-        """Each aggregate's number of members (its sites, for a subnational area)."""
-        counts = self.membership().groupby("aggregate").size()
+    def member_counts(self, membership: pd.DataFrame) -> pd.Series:
+        """Each aggregate's number of members (its sites, for a subnational area), from `membership()`."""
+        counts = membership.groupby("aggregate").size()
         rollup = self.site_rollup()
         sites = rollup["parent"].map(self.site_members).groupby(rollup["aggregate"]).sum()
         return counts.add(sites, fill_value=0).astype("int64")
