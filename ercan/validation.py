@@ -16,10 +16,12 @@ import difflib
 import hashlib
 import json
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -27,6 +29,7 @@ import pyarrow.compute as pc
 from ercan import schema
 from ercan.errors import ConfigError
 from ercan.publish import PRODUCTS
+from ercan.reductions import Values, codes, decoded, value_wise, values_of
 from ercan.sources import EXPECTATIONS
 from ercan.storage import Storage
 
@@ -209,8 +212,13 @@ def _context():
     import great_expectations as gx  # ~3 s to import: only when a gate actually runs
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
+    from great_expectations.execution_engine import pandas_execution_engine
+
     context = gx.get_context(mode="ephemeral")
     context.variables.progress_bars = ProgressBarsConfig(globally=False)
+    # GX hashes every value of every frame it is given (~0.8 s per million rows) for a fingerprint that
+    # only labels the batch in its result; ercan names the rows validated by their gate's key instead.
+    pandas_execution_engine.HASH_THRESHOLD = 0
     return context
 
 
@@ -262,28 +270,33 @@ def _validate(table: pa.Table, suites: list[dict], name: str, parameters: dict |
     source = context.data_sources.add_or_update_pandas(f"rows_{name}")
     asset = source.add_dataframe_asset(name)
     batch = asset.add_batch_definition_whole_dataframe(name)
-    # The per-row expectations of all suites of one subject run in one GX validation per batch (GX
-    # fingerprints its whole DataFrame once per run, ~0.8 s per million rows); the others in one per
-    # frame they need; each pair check apart, on the distinct pairs. Every expectation keeps its suite
-    # file and position, its identity in `quality`, in its meta.
+    # The per-row expectations of all suites of one subject run in one GX validation per batch, the
+    # others in one per frame they need; each pair check apart, on the distinct pairs. Every expectation
+    # keeps its suite file and position, its identity in `quality`, in its meta.
     expectations = [
         {**e, "meta": {**e.get("meta", {}), "suite": suite["name"], "position": position}}
         for suite in suites
         for position, e in enumerate(suite["expectations"])
     ]
+    large = table.num_rows > VALIDATION_BATCH_ROWS
+    if large:
+        table = table.unify_dictionaries()  # one dictionary per column: codes compare across chunks
     on_pairs = [e for e in expectations if e["type"] in _DISTINCT_PAIRS and "row_condition" not in e["kwargs"]]
     per_row = [e for e in expectations if e not in on_pairs and _per_row(e)]
-    slices = (_pandas(table.slice(start, VALIDATION_BATCH_ROWS), start)  # one at a time, as GX needs them
-              for start in range(0, max(table.num_rows, 1), VALIDATION_BATCH_ROWS))  # one, empty, for no rows
-    runs = [_run(context, batch, name, per_row, slices, table.num_rows, parameters)]
+    runs = [_per_row_run(context, batch, name, per_row, table, parameters)]
     by_frame: dict[tuple, list[dict]] = {}
     for e in expectations:
         if e not in on_pairs and e not in per_row:
             by_frame.setdefault(_frame_of(e, table), []).append(e)
     for i, ((columns, with_rows), group) in enumerate(by_frame.items()):
         frame = table.select(list(columns)).slice(0, None if with_rows else 0)
-        frames = _partitions(frame) if with_rows and all(_multicolumn(e) for e in group) else [_pandas(frame)]
-        runs.append(_run(context, batch, f"{name}.table{i}", group, frames, table.num_rows, parameters))
+        dictionaries = None
+        if large and with_rows and all(_multicolumn(e) for e in group):
+            frames, dictionaries = _partitions(frame)
+        else:
+            frames = [_pandas(frame)]
+        runs.append(_run(context, batch, f"{name}.table{i}", group, frames, table.num_rows, parameters,
+                         dictionaries=dictionaries))
     for i, expectation in enumerate(on_pairs):
         columns = [expectation["kwargs"]["column_A"], expectation["kwargs"]["column_B"]]
         pairs = _PairRows.of(_pandas(table.select(columns)), *columns)
@@ -294,19 +307,91 @@ def _validate(table: pa.Table, suites: list[dict], name: str, parameters: dict |
     return Report(outcomes, [gx_result for _, gx_result in runs if gx_result])
 
 
-def _pandas(table: pa.Table, start: int | pa.Array = 0) -> pd.DataFrame:
+def _per_row_run(context, batch, name: str, expectations: list[dict], table: pa.Table,
+                 parameters: dict | None) -> tuple[list[Outcome], dict | None]:
+    """The per-row expectations over all rows, as one GX validation. On a large table, those that the
+    distinct values or the extremes of their column decide are judged on those (ercan/reductions.py);
+    the rest run on batches of the rows, of only the columns they read."""
+    if not expectations:
+        return [], None
+    decided, containers = [], []
+    if table.num_rows > VALIDATION_BATCH_ROWS:
+        groups: dict[tuple, list[dict]] = {}
+        for e in expectations:
+            kwargs = e["kwargs"]
+            by = _condition_columns(kwargs.get("row_condition"))
+            if value_wise(e) and by is not None and {kwargs["column"], *by} <= set(table.column_names):
+                condition = json.dumps([kwargs.get("row_condition"), kwargs.get("condition_parser")], sort_keys=True)
+                groups.setdefault((kwargs["column"], tuple(dict.fromkeys(by)), condition), []).append(e)
+        for i, ((column, by, _), group) in enumerate(groups.items()):
+            values = values_of(table, column, list(by), {e["type"] for e in group})
+            if values is None:
+                continue
+            frame, probe = _probed(group[0], values.frame) if by else (values.frame, None)
+            result = _gx(context, batch, f"{name}.values{i}", group + ([probe] if probe else []),
+                         [_pandas(frame, categories=False)], parameters, complete=True)
+            selected = np.arange(values.frame.num_rows)
+            if probe:
+                [found] = [r for r in result.results if r.expectation_config.meta["suite"] == _PROBE]
+                result.results.remove(found)
+                if "unexpected_index_list" not in found.result:
+                    continue  # GX could not apply the condition: the rows will tell why
+                selected = np.array([int(i) for i in found.result["unexpected_index_list"]], np.int64)
+            decided += [r for r in result.results if _weighed(r, values, selected, conditioned=bool(by))]
+            containers.append(result)
+    judged = {_identity(r) for r in decided}
+    rest = [e for e in expectations if (e["meta"]["suite"], e["meta"]["position"]) not in judged]
+    read = _read_columns(rest, table)
+    slices = (_pandas(read.slice(start, VALIDATION_BATCH_ROWS), start)  # one at a time, as GX needs them
+              for start in range(0, max(table.num_rows, 1), VALIDATION_BATCH_ROWS))  # one, empty, for no rows
+    result = _gx(context, batch, f"{name}.rows" if decided else name, rest, slices, parameters) if rest else None
+    suite = context.suites.add_or_update(_suite(name, expectations))
+    if decided:  # one result, in the suites' order, as GX would have given on all rows
+        order = {(e["meta"]["suite"], e["meta"]["position"]): i for i, e in enumerate(expectations)}
+        others = result.results if result else []
+        result = result or containers[0]
+        result.results = sorted(decided + others, key=lambda r: order[_identity(r)])
+        result.suite_name = name
+        _restated(result)
+    return _report(result, suite, table.num_rows)
+
+
+def _read_columns(expectations: list[dict], table: pa.Table) -> pa.Table:
+    """The table's columns that these per-row expectations read (all, if one has a pandas query string)."""
+    named = set()
+    for e in expectations:
+        kwargs = e["kwargs"]
+        condition = _condition_columns(kwargs.get("row_condition"))
+        if condition is None:
+            return table
+        named |= {kwargs.get("column"), kwargs.get("column_A"), kwargs.get("column_B"), *kwargs.get("column_list", []),
+                  *condition}
+    return table.select([c for c in table.column_names if c in named])
+
+
+def _suite(name: str, expectations: list[dict]):
+    import great_expectations as gx
+
+    return gx.ExpectationSuite(name=name, expectations=expectations)
+
+
+def _pandas(table: pa.Table, start: int | pa.Array = 0, categories: bool = True) -> pd.DataFrame:
     """These rows as GX is given them, indexed by their positions in the validated table (they begin at
-    `start`, or are these positions): GX reports the index of an unexpected row."""
-    df = table.to_pandas(strings_to_categorical=True)
+    `start`, or are these positions): GX reports the index of an unexpected row. `categories`: text as
+    categoricals (not for distinct values: a category each is all cost)."""
+    # Types from Arrow's alone, not from pandas' a table may have been made from (an integer column with
+    # nulls is floats either way): the same for the rows and for their distinct values (_per_row_run).
+    df = table.replace_schema_metadata(None).to_pandas(strings_to_categorical=categories)
     # Text as categoricals: GX filters the whole frame for every row condition, and taking rows of
     # pandas' Arrow-backed strings costs ~40 % more CPU than of category codes (benchmarks/validation.py).
-    strings = {c: "category" for c in df.columns if pd.api.types.is_string_dtype(df[c])}
+    strings = {c: "category" for c in df.columns if categories and pd.api.types.is_string_dtype(df[c])}
     # GX compares a column with min/max vectorised only when its dtype is int64 or float64; an int32 year
     # went through a Python function per row (~4 s per million rows and check).
     integers = {c: "int64" for c in df.columns if df[c].dtype.kind in "iu" and df[c].dtype.itemsize < 8}
     df = df.astype(strings | integers)
-    df.index = pd.RangeIndex(start, start + len(df)) if isinstance(start, int) else start.to_numpy()
-    return df
+    # (A table of no columns has its rows still: the frame GX counts rows on.)
+    index = pd.RangeIndex(start, start + table.num_rows) if isinstance(start, int) else start.to_numpy()
+    return df.set_axis(index) if table.num_columns else pd.DataFrame(index=index)
 
 
 # A column of at most this many distinct values can split rows for a multicolumn check (one pass each).
@@ -331,20 +416,23 @@ def _few_values(column: pa.ChunkedArray) -> bool:
     return all(len(chunk.dictionary) <= _PARTITIONS for chunk in column.chunks)
 
 
-def _partitions(frame: pa.Table):
-    """The rows as GX frames of about VALIDATION_BATCH_ROWS, rows with equal values of the column with the
-    most distinct values (up to _PARTITIONS) in one frame; all rows at once when no column has few enough.
-    pandas' duplicated() over millions of rows holds GBs; per partition, a fraction."""
-    if frame.num_rows <= VALIDATION_BATCH_ROWS:
-        yield _pandas(frame)
-        return
+def _partitions(frame: pa.Table) -> tuple[Iterator[pd.DataFrame], dict[str, pa.Array]]:
+    """A large table's rows (dictionaries unified) as GX frames for multicolumn checks, with the text
+    columns as their codes (reductions.codes) and the dictionaries to read GX's examples back: rows with
+    equal values of the column with the most distinct values (up to _PARTITIONS) in one frame; all rows at
+    once when no column has few enough. pandas' duplicated() over millions of rows holds GBs; per
+    partition, a fraction."""
     counts = {c: len(frame[c].unique()) for c in frame.column_names if _few_values(frame[c])}
     column = max((c for c, n in counts.items() if n <= _PARTITIONS), key=counts.get, default=None)
+    encoded, dictionaries = codes(frame)
+    return _partitioned(encoded, column), dictionaries
+
+
+def _partitioned(frame: pa.Table, column: str | None) -> Iterator[pd.DataFrame]:
     if column is None:
         yield _pandas(frame)
         return
-    values = frame[column].unique()
-    for value in values.to_pylist():
+    for value in frame[column].unique().to_pylist():
         equal = pc.is_null(frame[column]) if value is None else pc.fill_null(pc.equal(frame[column], value), False)
         positions = pc.indices_nonzero(equal)
         yield _pandas(frame.take(positions), positions)
@@ -405,24 +493,46 @@ _SUMMARY = {"result_format": "SUMMARY", "partial_unexpected_count": _EXAMPLES}
 
 
 def _run(context, batch, name: str, expectations: list[dict], frames, rows: int, parameters: dict | None,
-         pairs: _PairRows | None = None) -> tuple[list[Outcome], dict | None]:
-    """Run these expectations with GX on each of `frames` (the whole frame they need, or the batches of
-    the validated rows) and merge the results: the outcomes over the `rows` validated rows, and the
-    suite and result as JSON. With `pairs`, the frame is the distinct pairs, and counts and row numbers
-    are taken back to the validated rows."""
-    import great_expectations as gx
-
+         pairs: _PairRows | None = None, dictionaries: dict[str, pa.Array] | None = None
+         ) -> tuple[list[Outcome], dict | None]:
+    """Run these expectations with GX on each of `frames` (the whole frame they need, or parts of the
+    validated rows) and merge the results: the outcomes over the `rows` validated rows, and the suite and
+    result as JSON. With `pairs`, the frame is the distinct pairs, and counts and row numbers are taken
+    back to the validated rows; with `dictionaries`, the frames hold codes of these text columns."""
     if not expectations:
         return [], None
-    suite = context.suites.add_or_update(gx.ExpectationSuite(name=name, expectations=expectations))
+    result = _gx(context, batch, name, expectations, frames, parameters, complete=pairs is not None,
+                 dictionaries=dictionaries)
+    return _report(result, context.suites.get(name), rows, pairs)
+
+
+def _gx(context, batch, name: str, expectations: list[dict], frames, parameters: dict | None,
+        complete: bool = False, dictionaries: dict[str, pa.Array] | None = None):
+    """GX's validation result of these expectations over all of `frames`, merged (`_merged`). `complete`:
+    with every unexpected value and its index (for a frame of distinct values, a few)."""
+    import great_expectations as gx
+
+    suite = context.suites.add_or_update(_suite(name, expectations))
     definition = context.validation_definitions.add_or_update(gx.ValidationDefinition(name=name, data=batch, suite=suite))
-    result = _merged([definition.run(
-        batch_parameters={"dataframe": df},
-        expectation_parameters=parameters,
-        # SUMMARY: counts, the first examples and their row indexes; COMPLETE lists every unexpected row
-        # and costs several times more on large tables, but the few distinct pairs need it to count rows.
-        result_format={**_SUMMARY, "result_format": "COMPLETE"} if pairs else _SUMMARY,
-    ) for df in frames])
+    results = []
+    for df in frames:
+        result = definition.run(
+            batch_parameters={"dataframe": df},
+            expectation_parameters=parameters,
+            # SUMMARY: counts, the first examples and their row indexes; COMPLETE lists every unexpected row
+            # and costs several times more on large tables, but distinct values need it to count rows.
+            result_format={**_SUMMARY, "result_format": "COMPLETE"} if complete else _SUMMARY,
+        )
+        if dictionaries:
+            for r in result.results:
+                if "partial_unexpected_list" in r.result:
+                    r.result["partial_unexpected_list"] = [decoded(x, dictionaries) for x in r.result["partial_unexpected_list"]]
+        results.append(result)
+    return _merged(results, reformat=bool(dictionaries))
+
+
+def _report(result, suite, rows: int, pairs: _PairRows | None = None) -> tuple[list[Outcome], dict]:
+    """The outcomes of GX's result over the `rows` validated rows, and the suite and result as JSON."""
     outcomes = []
     for r in result.results:
         config = r.expectation_config
@@ -461,18 +571,14 @@ def _run(context, batch, name: str, expectations: list[dict], frames, rows: int,
     return outcomes, {"suite": suite.to_json_dict(), "result": result.to_json_dict()}
 
 
-def _merged(results: list):
+def _merged(results: list, reformat: bool = False):
     """One GX validation result from the results of the same per-row expectations on consecutive batches
-    of rows, as GX would have found on all of them at once: counts summed, the first examples and row
-    indexes across the batches, success recomputed from the sums as GX computes it (`mostly` of the
-    non-missing rows), and the suite's statistics from those. GX's own formula and result layout
-    (`_mostly_success`, `_format_map_output`: private, hence GX's exact version is pinned)."""
-    from great_expectations.expectations.expectation import _format_map_output, _mostly_success
-    from great_expectations.expectations.expectation_configuration import parse_result_format
-    from great_expectations.validator.validation_statistics import calc_validation_statistics
-
+    of rows (or on partitions of them), as GX would have found on all of them at once: counts summed, the
+    first examples and row indexes across the batches, success recomputed from the sums as GX computes it
+    (`_summarized`), and the suite's statistics from those. `reformat`: even a single result is summarized
+    again (its examples were rewritten)."""
     first, *others = results
-    if not others:
+    if not others and not reformat:
         return first
     batches = [{_identity(r): r for r in result.results} for result in others]
     for r in first.results:
@@ -483,28 +589,80 @@ def _merged(results: list):
             r.success, r.result, r.exception_info = stands.success, stands.result, stands.exception_info
             continue
         element_count = sum(p.result["element_count"] for p in parts)
-        unexpected_count = sum(p.result["unexpected_count"] for p in parts)
         # Of the rows not missing, where GX counts missing values (not for expect_column_values_to_(not_)be_null)
         nonnull_count = None
         if all("missing_count" in p.result for p in parts):
             nonnull_count = element_count - sum(p.result["missing_count"] for p in parts)
-        considered = element_count if nonnull_count is None else nonnull_count
-        r.success = considered == 0 or _mostly_success(  # none considered: vacuously true, as in GX
-            considered, unexpected_count, r.expectation_config.kwargs.get("mostly", 1))
-        r.result = _format_map_output(
-            result_format=parse_result_format(_SUMMARY),
-            success=r.success,
-            element_count=element_count,
-            nonnull_count=nonnull_count,
-            unexpected_count=unexpected_count,
-            unexpected_list=[x for p in parts for x in p.result.get("partial_unexpected_list", [])][:_EXAMPLES],
-            unexpected_index_list=[i for p in parts for i in p.result.get("partial_unexpected_index_list", [])][:_EXAMPLES],
-        )["result"]
-    first.meta.get("batch_markers", {}).pop("pandas_data_fingerprint", None)  # the first batch's, not the rows'
-    statistics = calc_validation_statistics(first.results)
-    first.success = statistics.success
-    first.statistics = {k: v for k, v in statistics._asdict().items() if k != "success"}
+        _summarized(r, element_count, nonnull_count, sum(p.result["unexpected_count"] for p in parts),
+                    [x for p in parts for x in p.result.get("partial_unexpected_list", [])],
+                    [i for p in parts for i in p.result.get("partial_unexpected_index_list", [])])
+    _restated(first)
     return first
+
+
+# The suite name of the probe that asks GX which rows of a frame of values a row condition selects.
+_PROBE = "ercan.row_condition"
+
+
+def _probed(expectation: dict, frame: pa.Table) -> tuple[pa.Table, dict]:
+    """The frame with a column of zeros, and an expectation that this column is null on the rows the
+    expectation's row condition selects: GX itself tells which rows those are (its unexpected ones)."""
+    column = next(c for c in ("selected", "_selected", "__selected") if c not in frame.column_names)
+    kwargs = {k: v for k, v in expectation["kwargs"].items() if k in ("row_condition", "condition_parser")}
+    return (frame.append_column(column, pa.array(np.zeros(frame.num_rows, np.int8))),
+            {"type": "expect_column_values_to_be_null", "kwargs": {"column": column, **kwargs},
+             "meta": {"suite": _PROBE, "position": 0}})
+
+
+def _weighed(r, values: Values, selected: np.ndarray, conditioned: bool) -> bool:
+    """Take GX's result `r` of a value-wise expectation on a frame of values back to the table's rows:
+    counts, success, the first unexpected rows and their values, as GX gives them on the rows. `selected`:
+    the frame's rows its row condition selects. False if the frame cannot decide: GX raised on it, found
+    an extreme unexpected, or found unexpected values under a row condition (their rows are not known)."""
+    if "unexpected_count" not in r.result:
+        return False
+    unexpected = [int(i) for i in r.result["unexpected_index_list"]]
+    if unexpected and (conditioned or not values.exact):
+        return False
+    first = values.first_rows(unexpected, _EXAMPLES) if unexpected else []
+    # GX's own rendering of each unexpected value (pandas' type: e.g. an integer column with nulls as floats)
+    rendered = dict(zip(values.values.take(pa.array(unexpected, pa.int64())).to_pylist(), r.result["unexpected_list"]))
+    examples = [rendered[v] for v in values.column.take(pa.array(first, pa.int64())).to_pylist()]
+    rows = values.rows_of(selected)
+    _summarized(r, rows, rows - values.missing(selected) if "missing_count" in r.result else None,
+                values.rows_of(unexpected), examples, first)
+    return True
+
+
+def _summarized(r, element_count: int, nonnull_count: int | None, unexpected_count: int, examples: list,
+                example_rows: list[int]) -> None:
+    """Set the GX result `r` of a per-row expectation to these counts over all rows, its success as GX
+    computes it (`mostly` of the non-missing rows) and its result as GX lays it out (GX's private
+    `_mostly_success` and `_format_map_output`: hence GX's exact version is pinned)."""
+    from great_expectations.expectations.expectation import _format_map_output, _mostly_success
+    from great_expectations.expectations.expectation_configuration import parse_result_format
+
+    considered = element_count if nonnull_count is None else nonnull_count
+    r.success = considered == 0 or _mostly_success(  # none considered: vacuously true, as in GX
+        considered, unexpected_count, r.expectation_config.kwargs.get("mostly", 1))
+    r.result = _format_map_output(
+        result_format=parse_result_format(_SUMMARY),
+        success=r.success,
+        element_count=element_count,
+        nonnull_count=nonnull_count,
+        unexpected_count=unexpected_count,
+        unexpected_list=examples[:_EXAMPLES],
+        unexpected_index_list=example_rows[:_EXAMPLES],
+    )["result"]
+
+
+def _restated(result) -> None:
+    """The validation's success and statistics from its expectations' results."""
+    from great_expectations.validator.validation_statistics import calc_validation_statistics
+
+    statistics = calc_validation_statistics(result.results)
+    result.success = statistics.success
+    result.statistics = {k: v for k, v in statistics._asdict().items() if k != "success"}
 
 
 def _identity(result) -> tuple[str, int]:

@@ -28,9 +28,13 @@ def whole_and_batched(monkeypatch, rows: pd.DataFrame, suites, batch_rows: int):
     assert table.num_rows <= validation.VALIDATION_BATCH_ROWS
     whole = validate(table, suites, "whole")
     monkeypatch.setattr(validation, "VALIDATION_BATCH_ROWS", batch_rows)
-    encoded = pa.schema([f.with_type(pa.dictionary(pa.int32(), f.type)) if pa.types.is_string(f.type) else f
+    encoded = pa.schema([f.with_type(pa.dictionary(pa.int32(), f.type)) if _text(f.type) else f
                          for f in table.schema])
     return whole, validate(table.cast(encoded), suites, "batched")
+
+
+def _text(kind) -> bool:
+    return pa.types.is_string(kind) or pa.types.is_large_string(kind)
 
 
 def gx_results(report):
@@ -82,6 +86,29 @@ def test_failures_in_two_batches_are_summed_and_numbered_in_the_whole_table(monk
     [duplicate] = [o for o in batched.critical_failures if o.expectation == "expect_compound_columns_to_be_unique"]
     assert (duplicate.unexpected_count, duplicate.unexpected_rows) == (2, [1, len(rows)])
     assert not batched.passed
+
+
+def test_checks_judged_on_distinct_values_count_and_number_the_rows_as_gx_on_all_rows(monkeypatch):
+    """A large table's value checks are judged on each column's distinct values (ercan/reductions.py); a
+    corrupted copy of fra2020's rows (built here) fails them in several batches: an unknown unit in three
+    rows, a missing flag, a year out of range and a missing one (an integer column with a null, which
+    pandas holds as floats). Counts, examples, row numbers and the GX results are those of GX on all rows."""
+    rows = harmonize_sample("fra2020")
+    rows["year"] = rows["year"].astype("Int64")
+    rows.loc[[3, 9000, 20000], "unit"] = "acres"
+    rows.loc[[12000], "flag"] = None
+    rows.loc[[7], "year"] = 1700
+    rows.loc[[16500], "year"] = None
+    whole, batched = whole_and_batched(monkeypatch, rows, source_suites("fra2020"), 8000)
+    assert_same(whole, batched)
+    failed = {(o.expectation, o.column): o for o in batched.critical_failures}
+    unit = failed["expect_column_values_to_be_in_set", "unit"]
+    assert (unit.unexpected_count, unit.unexpected_examples, unit.unexpected_rows) == (3, ["acres"] * 3, [4, 9001, 20001])
+    flag = failed["expect_column_values_to_not_be_null", "flag"]
+    assert (flag.unexpected_count, flag.unexpected_rows) == (1, [12001])
+    year = failed["expect_column_values_to_be_between", "year"]
+    assert (year.unexpected_count, year.unexpected_examples, year.element_count) == (1, [1700.0], len(rows))
+    assert failed["expect_column_values_to_not_be_null", "year"].unexpected_rows == [16501]
 
 
 def test_mostly_is_judged_on_the_totals_of_the_non_missing_values(monkeypatch):
