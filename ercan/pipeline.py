@@ -30,7 +30,7 @@ from ercan.product_gates import distinct, gate_products
 from ercan.publish import PRODUCTS, publish, remove_incomplete
 from ercan.sources import EXPECTATIONS, SAMPLE_DATA, Harmonizer, registry
 from ercan.storage import Storage, crash_point, is_transient
-from ercan.validation import SCHEMA_SUITE, load_suite, suite_sha256, validate
+from ercan.validation import SCHEMA_SUITE, load_suite, suite_sha256, validate, warm_up
 
 
 @dataclass
@@ -114,6 +114,7 @@ def gate(storage: Storage, harmonizer: Harmonizer, *, force: bool = False, from_
     staged = ("staging", source_id, f"{harmonized}.parquet")
     try:
         if refreshes("harmonize", from_stage, force) or not storage.exists(*staged):
+            warm_up()
             _stage(storage, harmonizer, files, staged)
         table = storage.read_parquet(*staged, strings_as_dictionary=True)
     except SourceError as e:

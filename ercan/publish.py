@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+from concurrent.futures import ThreadPoolExecutor
 import platform
 import subprocess
 from contextlib import ExitStack
@@ -200,33 +201,44 @@ def versions(storage: Storage, product: str) -> list[dict]:
     return sorted(found, key=lambda m: m["version"], reverse=True)
 
 
+# From this many rows a product is written as two parts at once, one per core: Parquet's encoding and
+# compression, Arrow's casts and filters release the GIL.
+PARALLEL_ROWS = 1_000_000
+
+
 def _write_files(storage: Storage, product: str, version: str, table: pa.Table) -> list[dict]:
     """The table as Parquet files under `<version>/data/`: one file per area_level where the product
-    has one (readers filtering by level skip whole files), written batch by batch (each batch's rows
-    to their level's file: no level is copied out of the table whole), each file verified by reading
-    its footer back."""
+    has one (readers filtering by level skip whole files) and per part of a large table (its first and
+    second half, written at once), written batch by batch (each batch's rows to their level's file: no
+    level is copied out of the table whole), each file verified by reading its footer back."""
     storage.fs.makedirs(storage.path("products", product, version, "data"), exist_ok=True)
-    writers, rows = {}, {}
-    with ExitStack() as open_files:
-        for batch in plain_batches(table):
-            for name, part in _by_level(batch):
-                if name not in writers:
-                    f = open_files.enter_context(storage.fs.open(storage.path("products", product, version, _file(name)), "wb"))
-                    writers[name] = open_files.enter_context(pq.ParquetWriter(f, batch.schema, compression="zstd"))
-                writers[name].write_batch(part, row_group_size=BATCH_ROWS)
-                rows[name] = rows.get(name, 0) + part.num_rows
+    parts = 2 if table.num_rows >= PARALLEL_ROWS else 1
+    size = -(-table.num_rows // parts)
+    with ThreadPoolExecutor(parts) as pool:
+        written = list(pool.map(lambda part: _write_part(storage, product, version, table.slice(part * size, size), part),
+                                range(parts)))
     files = []
-    for name in sorted(writers):
-        data = storage.fs.cat_file(storage.path("products", product, version, _file(name)))
-        if pq.read_metadata(io.BytesIO(data)).num_rows != rows[name]:
-            raise OSError(f"{product} {version}: {_file(name)} did not read back with {rows[name]} rows")
-        files.append({"path": _file(name), "sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data),
-                      "rows": rows[name]})
+    for path, rows in sorted((path, rows) for part in written for path, rows in part.items()):
+        data = storage.fs.cat_file(storage.path("products", product, version, path))
+        if pq.read_metadata(io.BytesIO(data)).num_rows != rows:
+            raise OSError(f"{product} {version}: {path} did not read back with {rows} rows")
+        files.append({"path": path, "sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data), "rows": rows})
     return files
 
 
-def _file(name: str) -> str:
-    return f"data/{name}-0.parquet"
+def _write_part(storage: Storage, product: str, version: str, table: pa.Table, part: int) -> dict[str, int]:
+    """The rows as this part's file of each level; {file: rows}."""
+    writers, rows = {}, {}
+    with ExitStack() as open_files:
+        for batch in plain_batches(table):
+            for name, rows_of_level in _by_level(batch):
+                path = f"data/{name}-{part}.parquet"
+                if path not in writers:
+                    f = open_files.enter_context(storage.fs.open(storage.path("products", product, version, path), "wb"))
+                    writers[path] = open_files.enter_context(pq.ParquetWriter(f, batch.schema, compression="zstd"))
+                writers[path].write_batch(rows_of_level, row_group_size=BATCH_ROWS)
+                rows[path] = rows.get(path, 0) + rows_of_level.num_rows
+    return rows
 
 
 def _by_level(batch: pa.RecordBatch):

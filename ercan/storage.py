@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import json
 import os
+import queue
 import signal
 import socket
+import threading
 import time
 import uuid
 from collections.abc import Iterable, Iterator
@@ -184,12 +186,13 @@ class Storage:
 
     def write_parquet_batches(self, batches: Iterable[pa.Table], schema: pa.Schema, *parts: str) -> int:
         """Tables of `schema` written as one zstd Parquet file as they come (one row group or more
-        each), holding one at a time; in place only once all are written (see `_writing`: an error
+        each; from an iterator, the next one made in a thread while this one is written: both mostly
+        in Arrow, which releases the GIL); in place only once all are written (see `_writing`: an error
         while producing them, e.g. a SourceError of a harmonizer, leaves nothing under the name).
         Returns the number of rows."""
         rows = 0
         with self._writing(*parts) as f, pq.ParquetWriter(f, schema, compression="zstd") as writer:
-            for batch in batches:
+            for batch in batches if isinstance(batches, (list, tuple)) else _ahead(batches):
                 writer.write_table(batch)  # a table of another schema is a ValueError
                 rows += batch.num_rows
         return rows
@@ -277,3 +280,52 @@ class Storage:
             except (PermissionError, KeyError, ValueError):
                 return False
         return False
+
+
+_DONE = object()
+
+
+def _ahead(items: Iterator) -> Iterator:
+    """The items, the next one made in a thread of its own while the caller uses this one; at most one
+    waits made. An error making them is raised here, where it would have been; the caller stopping
+    (an error writing) stops the thread and closes the iterator."""
+    made: queue.Queue = queue.Queue(maxsize=1)
+    stop = threading.Event()
+
+    def hand(item) -> bool:
+        while not stop.is_set():
+            try:
+                made.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                pass
+        return False
+
+    def make():
+        try:
+            for item in items:
+                if not hand(item):
+                    break
+            else:
+                hand(_DONE)
+        except BaseException as e:  # noqa: BLE001 - raised again in the caller's thread
+            hand(_Raised(e))
+        finally:
+            if stop.is_set() and hasattr(items, "close"):
+                items.close()
+
+    thread = threading.Thread(target=make, name="ercan-ahead", daemon=True)
+    thread.start()
+    try:
+        while (item := made.get()) is not _DONE:
+            if isinstance(item, _Raised):
+                raise item.error
+            yield item
+    finally:
+        stop.set()
+        thread.join()
+
+
+class _Raised:
+    def __init__(self, error: BaseException):
+        self.error = error

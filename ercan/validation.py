@@ -29,7 +29,7 @@ import pyarrow.compute as pc
 from ercan import schema
 from ercan.errors import ConfigError
 from ercan.publish import PRODUCTS
-from ercan.reductions import Values, codes, decoded, value_wise, values_of
+from ercan.reductions import Values, codes, decoded, unified, value_wise, values_of
 from ercan.sources import EXPECTATIONS
 from ercan.storage import Storage
 
@@ -226,6 +226,18 @@ def _context():
 _GX_LOCK = threading.Lock()
 
 
+@cache
+def warm_up() -> None:
+    """Import GX and make its context in a thread of their own, once per process: a gate calls this
+    before harmonizing, which mostly runs in Arrow (without the GIL), so the ~3 s of GX's import are
+    spent by the time the rows are staged rather than after."""
+    def warm():
+        with _GX_LOCK:
+            _context()
+
+    threading.Thread(target=warm, name="ercan-gx-import", daemon=True).start()
+
+
 # GX is given at most this many rows at once, as pandas: the per-row checks run batch by batch, so a
 # table of any size is never in pandas whole (GX also copies its frame for every row condition).
 VALIDATION_BATCH_ROWS = 1_000_000
@@ -258,11 +270,13 @@ class _PairRows:
     first: pd.Series
 
     @classmethod
-    def of(cls, df: pd.DataFrame, column_a: str, column_b: str) -> "_PairRows":
-        positions = pd.DataFrame({"A": df[column_a], "B": df[column_b], "at": range(len(df))})
-        grouped = positions.groupby(["A", "B"], dropna=False, sort=False)["at"].agg(["size", "min"]).reset_index()
-        frame = grouped[["A", "B"]].rename(columns={"A": column_a, "B": column_b})
-        return cls(frame, grouped["size"], grouped["min"])
+    def of(cls, table: pa.Table, column_a: str, column_b: str) -> "_PairRows":
+        pairs = unified(table, [column_a, column_b]).select([column_a, column_b])
+        grouped = (pairs.append_column("at", pa.array(np.arange(pairs.num_rows)))
+                   .group_by([column_a, column_b]).aggregate([([], "count_all"), ("at", "min")])
+                   .sort_by("at_min"))  # in the order they first appear
+        return cls(_pandas(grouped.select([column_a, column_b])), grouped["count_all"].to_pandas(),
+                   grouped["at_min"].to_pandas())
 
 
 def _validate(table: pa.Table, suites: list[dict], name: str, parameters: dict | None) -> Report:
@@ -279,8 +293,9 @@ def _validate(table: pa.Table, suites: list[dict], name: str, parameters: dict |
         for position, e in enumerate(suite["expectations"])
     ]
     large = table.num_rows > VALIDATION_BATCH_ROWS
-    if large:
-        table = table.unify_dictionaries()  # one dictionary per column: codes compare across chunks
+    if large:  # one dictionary per column the reductions read: codes compare across chunks
+        table = unified(table, [c for e in expectations if _multicolumn(e) or (value_wise(e) and _reducible(e))
+                                for c in _frame_of(e, table)[0]])
     on_pairs = [e for e in expectations if e["type"] in _DISTINCT_PAIRS and "row_condition" not in e["kwargs"]]
     per_row = [e for e in expectations if e not in on_pairs and _per_row(e)]
     runs = [_per_row_run(context, batch, name, per_row, table, parameters)]
@@ -299,7 +314,7 @@ def _validate(table: pa.Table, suites: list[dict], name: str, parameters: dict |
                          dictionaries=dictionaries))
     for i, expectation in enumerate(on_pairs):
         columns = [expectation["kwargs"]["column_A"], expectation["kwargs"]["column_B"]]
-        pairs = _PairRows.of(_pandas(table.select(columns)), *columns)
+        pairs = _PairRows.of(table, *columns)
         runs.append(_run(context, batch, f"{name}.pairs{i}", [expectation], [pairs.frame], table.num_rows,
                          parameters, pairs))
     outcomes = sorted((o for run_outcomes, _ in runs for o in run_outcomes),
@@ -320,7 +335,7 @@ def _per_row_run(context, batch, name: str, expectations: list[dict], table: pa.
         for e in expectations:
             kwargs = e["kwargs"]
             by = _condition_columns(kwargs.get("row_condition"))
-            if value_wise(e) and by is not None and {kwargs["column"], *by} <= set(table.column_names):
+            if value_wise(e) and _reducible(e) and {kwargs["column"], *by} <= set(table.column_names):
                 condition = json.dumps([kwargs.get("row_condition"), kwargs.get("condition_parser")], sort_keys=True)
                 groups.setdefault((kwargs["column"], tuple(dict.fromkeys(by)), condition), []).append(e)
         for i, ((column, by, _), group) in enumerate(groups.items()):
@@ -354,6 +369,11 @@ def _per_row_run(context, batch, name: str, expectations: list[dict], table: pa.
         result.suite_name = name
         _restated(result)
     return _report(result, suite, table.num_rows)
+
+
+def _reducible(expectation: dict) -> bool:
+    """Whether the columns of the expectation's row condition are known (not a pandas query string)."""
+    return _condition_columns(expectation["kwargs"].get("row_condition")) is not None
 
 
 def _read_columns(expectations: list[dict], table: pa.Table) -> pa.Table:
