@@ -439,21 +439,29 @@ def _few_values(column: pa.ChunkedArray) -> bool:
 def _partitions(frame: pa.Table) -> tuple[Iterator[pd.DataFrame], dict[str, pa.Array]]:
     """A large table's rows (dictionaries unified) as GX frames for multicolumn checks, with the text
     columns as their codes (reductions.codes) and the dictionaries to read GX's examples back: rows with
-    equal values of the column with the most distinct values (up to _PARTITIONS) in one frame; all rows at
-    once when no column has few enough. pandas' duplicated() over millions of rows holds GBs; per
-    partition, a fraction."""
-    counts = {c: len(frame[c].unique()) for c in frame.column_names if _few_values(frame[c])}
-    column = max((c for c, n in counts.items() if n <= _PARTITIONS), key=counts.get, default=None)
+    equal values in the columns of few distinct values (up to _PARTITIONS) in one frame; all rows at once
+    when no column has few enough. pandas' duplicated() over millions of rows holds GBs; per partition,
+    a fraction."""
+    few = [c for c in frame.column_names if _few_values(frame[c]) and len(frame[c].unique()) <= _PARTITIONS]
     encoded, dictionaries = codes(frame)
-    return _partitioned(encoded, column), dictionaries
+    return _partitioned(encoded, few), dictionaries
 
 
-def _partitioned(frame: pa.Table, column: str | None) -> Iterator[pd.DataFrame]:
-    if column is None:
+def _partitioned(frame: pa.Table, columns: list[str]) -> Iterator[pd.DataFrame]:
+    """The rows of each combination of values of these columns (of the one with the most values, if they
+    have more than _PARTITIONS combinations), in the order of the values."""
+    if not columns:
         yield _pandas(frame)
         return
-    for value in frame[column].unique().to_pylist():
-        equal = pc.is_null(frame[column]) if value is None else pc.fill_null(pc.equal(frame[column], value), False)
+    combinations = frame.select(columns).group_by(columns).aggregate([])
+    if combinations.num_rows > _PARTITIONS:
+        columns = [max(columns, key=lambda c: len(frame[c].unique()))]
+        combinations = frame.select(columns).group_by(columns).aggregate([])
+    for combination in combinations.sort_by([(c, "ascending") for c in columns]).to_pylist():
+        equal = pa.scalar(True)
+        for column, value in combination.items():
+            equal = pc.and_(equal, pc.is_null(frame[column]) if value is None
+                            else pc.fill_null(pc.equal(frame[column], value), False))
         positions = pc.indices_nonzero(equal)
         yield _pandas(frame.take(positions), positions)
 
@@ -613,9 +621,12 @@ def _merged(results: list, reformat: bool = False):
         nonnull_count = None
         if all("missing_count" in p.result for p in parts):
             nonnull_count = element_count - sum(p.result["missing_count"] for p in parts)
+        examples = [x for p in parts for x in p.result.get("partial_unexpected_list", [])]
+        rows = [i for p in parts for i in p.result.get("partial_unexpected_index_list", [])]
+        if len(rows) == len(examples):  # the first examples by row: partitions of the rows interleave
+            rows, examples = zip(*sorted(zip(rows, examples), key=lambda pair: pair[0])) if rows else ([], [])
         _summarized(r, element_count, nonnull_count, sum(p.result["unexpected_count"] for p in parts),
-                    [x for p in parts for x in p.result.get("partial_unexpected_list", [])],
-                    [i for p in parts for i in p.result.get("partial_unexpected_index_list", [])])
+                    list(examples), list(rows))
     _restated(first)
     return first
 

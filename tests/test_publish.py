@@ -12,6 +12,7 @@ import subprocess
 import sys
 
 import intake
+import pyarrow.compute as pc
 import pytest
 
 from conftest import harmonize_sample
@@ -49,6 +50,27 @@ def test_manifest_describes_the_files_exactly(tmp_path, rows):
         assert hashlib.sha256(data).hexdigest() == f["sha256"]
     assert {"name": "value", "type": "double"} in manifest["schema"]
     assert manifest["code_version"]["package"] == "0.1.0"
+
+
+def test_a_large_product_is_written_as_two_parts_that_read_back_in_order(tmp_path, rows, monkeypatch):
+    """From PARALLEL_ROWS rows (made small here) each level's rows go to two files, written at once; the
+    version reads back with every row, each level's rows in their order."""
+    from ercan import publish as publishing
+
+    monkeypatch.setattr(publishing, "PARALLEL_ROWS", 1000)
+    storage = Storage(str(tmp_path))
+    table = to_table("observations", rows)
+    manifest = put(storage, rows)
+    half = -(-table.num_rows // 2)
+    assert sorted(f["path"] for f in manifest["files"]) == sorted(
+        f"data/{level}-{part}.parquet" for part in (0, 1)
+        for level in set(table.slice(part * half, half)["area_level"].to_pylist()))
+    assert sum(f["rows"] for f in manifest["files"]) == table.num_rows
+    read = read_version(storage, "observations", manifest["version"])
+    for level in ("global", "national", "regional"):
+        def of_level(t):
+            return t.filter(pc.equal(t["area_level"], level)).to_pylist()
+        assert of_level(read) == of_level(table)
 
 
 def test_changed_content_is_a_new_version_with_a_changelog(tmp_path, rows):

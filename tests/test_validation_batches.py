@@ -111,6 +111,34 @@ def test_checks_judged_on_distinct_values_count_and_number_the_rows_as_gx_on_all
     assert failed["expect_column_values_to_not_be_null", "year"].unexpected_rows == [16501]
 
 
+def test_duplicate_keys_in_several_partitions_are_listed_by_row(monkeypatch):
+    """Key uniqueness runs on partitions of the rows by their few-valued key columns (year, ...): a copy
+    of fra2020's rows (built here) repeats the key of an early row of a late year and of a later row of an
+    early year; GX's examples and row numbers are the first by row, as on all rows at once."""
+    rows = harmonize_sample("fra2020")
+    years = sorted(rows["year"].unique())
+    late = rows.index[rows["year"] == years[-1]][0]
+    early = rows.index[(rows["year"] == years[0]) & (rows.index > late)][0]
+    rows = pd.concat([rows, rows.loc[[late, early]]], ignore_index=True)
+    whole, batched = whole_and_batched(monkeypatch, rows, source_suites("fra2020"), 8000)
+    assert_same(whole, batched)
+    [duplicate] = [o for o in batched.critical_failures if o.expectation == "expect_compound_columns_to_be_unique"]
+    assert duplicate.unexpected_rows == [late + 1, early + 1, len(rows) - 1, len(rows)]
+
+
+def test_dictionaries_are_unified_once():
+    """`unified` gives a column whose chunks have their own dictionaries one for all, and leaves one
+    whose chunks share theirs as it is (Arrow would unify it again, slowly). Arrays built here."""
+    from ercan.reductions import unified
+
+    column = pa.chunked_array([pa.array(["a", "b"]).dictionary_encode(), pa.array(["b", "c"]).dictionary_encode()])
+    table = unified(pa.table({"code": column}), ["code"])
+    assert table["code"].chunk(0).dictionary.equals(table["code"].chunk(1).dictionary)
+    assert table["code"].to_pylist() == ["a", "b", "b", "c"]
+    again = unified(table, ["code"])
+    assert again["code"].chunk(1).dictionary.buffers()[2].address == table["code"].chunk(1).dictionary.buffers()[2].address
+
+
 def test_mostly_is_judged_on_the_totals_of_the_non_missing_values(monkeypatch):
     """Suites built here over fra2020's real rows: `pool` is empty on most rows and GX counts `mostly`
     over the values present; the rows of the most common pool are spread unevenly over the batches, so
