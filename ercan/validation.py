@@ -329,31 +329,7 @@ def _per_row_run(context, batch, name: str, expectations: list[dict], table: pa.
     the rest run on batches of the rows, of only the columns they read."""
     if not expectations:
         return [], None
-    decided, containers = [], []
-    if table.num_rows > VALIDATION_BATCH_ROWS:
-        groups: dict[tuple, list[dict]] = {}
-        for e in expectations:
-            kwargs = e["kwargs"]
-            by = _condition_columns(kwargs.get("row_condition"))
-            if value_wise(e) and _reducible(e) and {kwargs["column"], *by} <= set(table.column_names):
-                condition = json.dumps([kwargs.get("row_condition"), kwargs.get("condition_parser")], sort_keys=True)
-                groups.setdefault((kwargs["column"], tuple(dict.fromkeys(by)), condition), []).append(e)
-        for i, ((column, by, _), group) in enumerate(groups.items()):
-            values = values_of(table, column, list(by), {e["type"] for e in group})
-            if values is None:
-                continue
-            frame, probe = _probed(group[0], values.frame) if by else (values.frame, None)
-            result = _gx(context, batch, f"{name}.values{i}", group + ([probe] if probe else []),
-                         [_pandas(frame, categories=False)], parameters, complete=True)
-            selected = np.arange(values.frame.num_rows)
-            if probe:
-                [found] = [r for r in result.results if r.expectation_config.meta["suite"] == _PROBE]
-                result.results.remove(found)
-                if "unexpected_index_list" not in found.result:
-                    continue  # GX could not apply the condition: the rows will tell why
-                selected = np.array([int(i) for i in found.result["unexpected_index_list"]], np.int64)
-            decided += [r for r in result.results if _weighed(r, values, selected, conditioned=bool(by))]
-            containers.append(result)
+    decided, shell = _judged_on_values(context, batch, name, expectations, table, parameters)
     judged = {_identity(r) for r in decided}
     rest = [e for e in expectations if (e["meta"]["suite"], e["meta"]["position"]) not in judged]
     read = _read_columns(rest, table)
@@ -364,11 +340,44 @@ def _per_row_run(context, batch, name: str, expectations: list[dict], table: pa.
     if decided:  # one result, in the suites' order, as GX would have given on all rows
         order = {(e["meta"]["suite"], e["meta"]["position"]): i for i, e in enumerate(expectations)}
         others = result.results if result else []
-        result = result or containers[0]
+        result = result or shell
         result.results = sorted(decided + others, key=lambda r: order[_identity(r)])
         result.suite_name = name
         _restated(result)
     return _report(result, suite, table.num_rows)
+
+
+def _judged_on_values(context, batch, name: str, expectations: list[dict], table: pa.Table, parameters: dict | None):
+    """The GX results of those value-wise expectations that the distinct values or the extremes of their
+    column decide, on a large table (ercan/reductions.py), taken back to its rows; and a GX result to
+    hold them (None if there are none)."""
+    if table.num_rows <= VALIDATION_BATCH_ROWS:
+        return [], None
+    groups: dict[tuple, list[dict]] = {}
+    for e in expectations:
+        kwargs = e["kwargs"]
+        by = _condition_columns(kwargs.get("row_condition"))
+        if value_wise(e) and _reducible(e) and {kwargs["column"], *by} <= set(table.column_names):
+            condition = json.dumps([kwargs.get("row_condition"), kwargs.get("condition_parser")], sort_keys=True)
+            groups.setdefault((kwargs["column"], tuple(dict.fromkeys(by)), condition), []).append(e)
+    decided, shell = [], None
+    for i, ((column, by, _), group) in enumerate(groups.items()):
+        values = values_of(table, column, list(by), {e["type"] for e in group})
+        if values is None:
+            continue
+        frame, probe = _probed(group[0], values.frame) if by else (values.frame, None)
+        result = _gx(context, batch, f"{name}.values{i}", group + ([probe] if probe else []),
+                     [_pandas(frame, categories=False)], parameters, complete=True)
+        selected = np.arange(values.frame.num_rows)
+        if probe:
+            [found] = [r for r in result.results if r.expectation_config.meta["suite"] == _PROBE]
+            result.results.remove(found)
+            if "unexpected_index_list" not in found.result:
+                continue  # GX could not apply the condition: the rows will tell why
+            selected = np.array([int(i) for i in found.result["unexpected_index_list"]], np.int64)
+        decided += [r for r in result.results if _weighed(r, values, selected, conditioned=bool(by))]
+        shell = result if shell is None else shell
+    return decided, shell
 
 
 def _reducible(expectation: dict) -> bool:
