@@ -357,7 +357,7 @@ def _judged_on_values(context, batch, name: str, expectations: list[dict], table
     for e in expectations:
         kwargs = e["kwargs"]
         by = _condition_columns(kwargs.get("row_condition"))
-        if value_wise(e) and _reducible(e) and {kwargs["column"], *by} <= set(table.column_names):
+        if value_wise(e) and by is not None and {kwargs["column"], *by} <= set(table.column_names):
             condition = json.dumps([kwargs.get("row_condition"), kwargs.get("condition_parser")], sort_keys=True)
             groups.setdefault((kwargs["column"], tuple(dict.fromkeys(by)), condition), []).append(e)
     decided, shell = [], None
@@ -387,15 +387,21 @@ def _reducible(expectation: dict) -> bool:
 
 def _read_columns(expectations: list[dict], table: pa.Table) -> pa.Table:
     """The table's columns that these per-row expectations read (all, if one has a pandas query string)."""
-    named = set()
-    for e in expectations:
-        kwargs = e["kwargs"]
-        condition = _condition_columns(kwargs.get("row_condition"))
-        if condition is None:
-            return table
-        named |= {kwargs.get("column"), kwargs.get("column_A"), kwargs.get("column_B"), *kwargs.get("column_list", []),
-                  *condition}
-    return table.select([c for c in table.column_names if c in named])
+    named = [_columns_named(e) for e in expectations]
+    if None in named:
+        return table
+    return table.select([c for c in table.column_names if any(c in columns for columns in named)])
+
+
+def _columns_named(expectation: dict) -> set[str] | None:
+    """The columns an expectation names in its arguments and its row condition; None if the condition
+    is a pandas query string, whose columns are not known."""
+    kwargs = expectation["kwargs"]
+    condition = _condition_columns(kwargs.get("row_condition"))
+    if condition is None:
+        return None
+    return {kwargs.get("column"), kwargs.get("column_A"), kwargs.get("column_B"), *kwargs.get("column_list", []),
+            *condition}
 
 
 def _suite(name: str, expectations: list[dict]):
@@ -503,12 +509,9 @@ def _frame_of(expectation: dict, table: pa.Table) -> tuple[tuple[str, ...], bool
             return tuple(table.column_names), False
         if not (metrics and metrics <= _ROW_COUNT_METRICS):
             return tuple(table.column_names), True  # it may read anything
-    kwargs = expectation["kwargs"]
-    condition = _condition_columns(kwargs.get("row_condition"))
-    if condition is None:
+    named = _columns_named(expectation)
+    if named is None:
         return tuple(table.column_names), True
-    named = {kwargs.get("column"), kwargs.get("column_A"), kwargs.get("column_B"), *kwargs.get("column_list", []),
-             *condition}
     # Only the table's columns: GX reports a named column that is not there.
     return tuple(c for c in table.column_names if c in named), True
 
