@@ -8,14 +8,14 @@ seconds per suite. Many checks need less:
   (`Values`, exact);
 - a range check (between, not null) holds on every row if it holds on the least and the greatest
   value (`Values`, extremes); if it does not, GX checks the rows themselves, for exact counts;
-- a uniqueness check only compares values: GX is given the codes of the text columns in one dictionary
-  (integers: no text to build or hash) and the examples are read back (`codes`, `decoded`).
+- a uniqueness check can find a row unexpected only if another row holds the same values: GX is given
+  those rows alone (`repeated`: each row's values as one integer, sorted; equal neighbours repeat), and
+  finds among them exactly the unexpected rows it finds among all.
 The text columns they read must have one dictionary over all their chunks (`unified`).
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -42,6 +42,9 @@ VALUE_WISE = frozenset({
 })
 # Those of them that hold on every value of a numeric column if they hold on its least and greatest.
 DECIDED_BY_EXTREMES = frozenset({"expect_column_values_to_be_between", "expect_column_values_to_not_be_null"})
+
+# GX's expectations that no two rows hold the same values in their columns (rows with missing values aside).
+UNIQUENESS = frozenset({"expect_compound_columns_to_be_unique", "expect_column_values_to_be_unique"})
 
 # Distinct values are worth their counting when they are at most this share of the rows.
 _FEW = 4
@@ -186,24 +189,89 @@ def _plain(table: pa.Table) -> pa.Table:
                                  for f in table.schema]))
 
 
-def codes(frame: pa.Table) -> tuple[pa.Table, dict[str, pa.Array]]:
-    """The frame with each dictionary-encoded column as its codes (null as -1), and those columns'
-    dictionaries: equal values, equal codes."""
-    dictionaries, columns = {}, []
-    for name in frame.column_names:
-        column = frame[name]
-        if pa.types.is_dictionary(column.type) and column.num_chunks:
-            dictionaries[name] = column.chunk(0).dictionary
-            column = pa.chunked_array([chunk.indices.fill_null(-1) for chunk in column.chunks], column.type.index_type)
-        columns.append(column)
-    return pa.table(columns, names=frame.column_names), dictionaries
+def repeated(table: pa.Table, columns: list[str]) -> pa.Array:
+    """The positions (ascending) of the rows whose values in these columns some other row holds too (a
+    null and a NaN alike, as pandas has them): the only rows a uniqueness check of these columns can find
+    unexpected, whichever rows it ignores for missing values."""
+    keys, radix = _row_keys(table, columns)
+    ordered = np.sort(keys.astype(np.uint32) if radix <= 2**32 else keys)  # (half the time of 64 bits)
+    repeats = ordered[1:][ordered[1:] == ordered[:-1]]
+    return pa.array(np.flatnonzero(np.isin(keys, repeats)) if len(repeats) else np.empty(0, np.int64))
 
 
-def decoded(example: dict, dictionaries: dict[str, pa.Array]) -> dict:
-    """A row of codes (GX's example of a multicolumn check) as its values; null as NaN, as pandas has it."""
-    def value(column, v):
-        if column not in dictionaries:
-            return v
-        return math.nan if v == -1 else dictionaries[column][int(v)].as_py()
+def rows_at(table: pa.Table, positions: pa.Array) -> pa.Table:
+    """The table's rows at these positions as the whole table would be given to GX: text decoded (not with
+    a dictionary of every value), an integer column with nulls anywhere as floats (as pandas has it)."""
+    rows = _plain(table.take(positions))
+    return rows.cast(pa.schema([f.with_type(pa.float64()) if pa.types.is_integer(f.type) and table[f.name].null_count
+                                else f for f in rows.schema]))
 
-    return {column: value(column, v) for column, v in example.items()}
+
+# Row keys are mixed from the columns' numbers in a signed 64-bit integer; an integer column is numbered by
+# its offsets when they take at most _NARROW numbers (so that, after renumbering, any column still fits).
+_KEY_LIMIT = 2**63
+_NARROW = 2**32
+
+
+def _row_keys(table: pa.Table, columns: list[str]) -> tuple[np.ndarray, int]:
+    """One integer per row, equal for rows with equal values in these columns: the columns' numbers
+    (`_numbered`) mixed in the radix of their counts, renumbered densely when the next column would
+    overflow (a million rows need no more than 20 bits, whatever the values); and the radix."""
+    # Two arrays for all columns, changed in place: a new one of ten million rows costs more than its arithmetic.
+    keys, numbers, radix = np.zeros(table.num_rows, np.int64), np.empty(table.num_rows, np.int64), 1
+    for name in columns:
+        count = _numbered(table[name], numbers)
+        if count is None:
+            continue  # one value on every row: it tells no rows apart
+        if radix * count >= _KEY_LIMIT:
+            keys[:] = pc.dictionary_encode(pa.array(keys)).indices.to_numpy()
+            radix = int(keys.max()) + 1 if len(keys) else 1
+        keys *= count
+        keys += numbers
+        radix *= count
+    return keys, radix
+
+
+def _numbered(column: pa.ChunkedArray, numbers: np.ndarray) -> int | None:
+    """Each value of the column as an integer from 1, equal values alike, and 0 for a missing one (null or
+    NaN), written to `numbers`; and how many integers that can take. None if every row holds the same
+    value (or none), and nothing written. Text by
+    its code in the column's one dictionary (Arrow's dictionaries hold each value once), integers of a
+    narrow range by their offset from the least, any other by Arrow's hash (`dictionary_encode`: one
+    dictionary over all chunks)."""
+    kind = column.type
+    if column.null_count == len(column):
+        return None
+    if pa.types.is_dictionary(kind):
+        column = unified(pa.table({"c": column}), ["c"])["c"]
+        size = len(column.chunk(0).dictionary)
+        if size == 1 and not column.null_count:
+            return None
+        _offsets([chunk.indices for chunk in column.chunks], -1, numbers)
+        return size + 1
+    if pa.types.is_boolean(kind):
+        column, kind = column.cast(pa.int8()), pa.int8()
+    if pa.types.is_integer(kind):
+        least, greatest = (x.as_py() for x in pc.min_max(column).values())
+        if least == greatest and not column.null_count:
+            return None
+        if greatest - least + 2 <= _NARROW:
+            _offsets(column.chunks, least - 1, numbers)
+            return greatest - least + 2
+    if pa.types.is_floating(kind):  # NaN missing and -0.0 equal to 0.0, as pandas compares them
+        column = pc.add(pc.if_else(pc.is_nan(column), pa.scalar(None, kind), column), pa.scalar(0, kind))
+    encoded = pc.dictionary_encode(column)
+    _offsets([chunk.indices for chunk in encoded.chunks], -1, numbers)
+    return len(encoded.chunk(0).dictionary) + 1
+
+
+def _offsets(chunks, base: int, offsets: np.ndarray) -> None:
+    """The integers of these chunks less `base` (so that the least is 1), null as 0, written to `offsets`."""
+    at = 0
+    for chunk in chunks:
+        part = offsets[at:at + len(chunk)]
+        part[:] = chunk.fill_null(0).to_numpy() if chunk.null_count else chunk.to_numpy()
+        if chunk.null_count:
+            part[chunk.is_null().to_numpy(zero_copy_only=False)] = base
+        at += len(chunk)
+    offsets -= base

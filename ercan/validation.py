@@ -16,7 +16,6 @@ import difflib
 import hashlib
 import json
 import threading
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -29,7 +28,7 @@ import pyarrow.compute as pc
 from ercan import schema
 from ercan.errors import ConfigError
 from ercan.publish import PRODUCTS
-from ercan.reductions import Values, codes, decoded, unified, value_wise, values_of
+from ercan.reductions import UNIQUENESS, Values, repeated, rows_at, unified, value_wise, values_of
 from ercan.sources import EXPECTATIONS
 from ercan.storage import Storage
 
@@ -294,8 +293,7 @@ def _validate(table: pa.Table, suites: list[dict], name: str, parameters: dict |
     ]
     large = table.num_rows > VALIDATION_BATCH_ROWS
     if large:  # one dictionary per column the reductions read: codes compare across chunks
-        table = unified(table, [c for e in expectations if _multicolumn(e) or (value_wise(e) and _reducible(e))
-                                for c in _frame_of(e, table)[0]])
+        table = unified(table, [c for e in expectations if value_wise(e) and _reducible(e) for c in _frame_of(e, table)[0]])
     on_pairs = [e for e in expectations if e["type"] in _DISTINCT_PAIRS and "row_condition" not in e["kwargs"]]
     per_row = [e for e in expectations if e not in on_pairs and _per_row(e)]
     runs = [_per_row_run(context, batch, name, per_row, table, parameters)]
@@ -304,14 +302,13 @@ def _validate(table: pa.Table, suites: list[dict], name: str, parameters: dict |
         if e not in on_pairs and e not in per_row:
             by_frame.setdefault(_frame_of(e, table), []).append(e)
     for i, ((columns, with_rows), group) in enumerate(by_frame.items()):
-        frame = table.select(list(columns)).slice(0, None if with_rows else 0)
-        dictionaries = None
-        if large and with_rows and all(_multicolumn(e) for e in group):
-            frames, dictionaries = _partitions(frame)
+        frame = table.select(list(columns))
+        if not with_rows:  # (from the schema: a slice of no rows would bring every dictionary to pandas)
+            frame = frame.schema.empty_table()
+        if large and with_rows and all(_keyed(e) for e in group):
+            runs.append(_run_on_repeats(context, batch, f"{name}.table{i}", group, frame, parameters))
         else:
-            frames = [_pandas(frame)]
-        runs.append(_run(context, batch, f"{name}.table{i}", group, frames, table.num_rows, parameters,
-                         dictionaries=dictionaries))
+            runs.append(_run(context, batch, f"{name}.table{i}", group, [_pandas(frame)], table.num_rows, parameters))
     for i, expectation in enumerate(on_pairs):
         columns = [expectation["kwargs"]["column_A"], expectation["kwargs"]["column_B"]]
         pairs = _PairRows.of(table, *columns)
@@ -429,65 +426,62 @@ def _pandas(table: pa.Table, start: int | pa.Array = 0, categories: bool = True)
     return df.set_axis(index) if table.num_columns else pd.DataFrame(index=index)
 
 
-# A column of at most this many distinct values can split rows for a multicolumn check (one pass each).
-_PARTITIONS = 64
+def _keyed(expectation: dict) -> bool:
+    """Whether the expectation is a uniqueness check over all rows (no row condition: which rows compete
+    would depend on it), decided on the rows whose values repeat (`_run_on_repeats`)."""
+    return expectation["type"] in UNIQUENESS and not expectation["kwargs"].get("row_condition")
 
 
-def _multicolumn(expectation: dict) -> bool:
-    """Whether the expectation is a condition on each row's values of several columns (GX's multicolumn
-    map expectations, e.g. compound uniqueness): rows with different values in one of those columns never
-    bear on each other, so it can be checked on the rows of each value apart."""
-    from great_expectations.expectations.expectation import MulticolumnMapExpectation
+def _run_on_repeats(context, batch, name: str, expectations: list[dict], frame: pa.Table,
+                    parameters: dict | None) -> tuple[list[Outcome], dict | None]:
+    """Uniqueness checks of the columns of `frame` (a large table's): GX is given only the rows whose values
+    another row holds too (reductions.repeated). It finds among them exactly the unexpected rows, examples
+    and row numbers it finds among all rows; the element and missing counts are those of all rows."""
+    positions = repeated(frame, frame.column_names)
+    result = _gx(context, batch, name, expectations, [_pandas(rows_at(frame, positions), positions)], parameters)
+    for r in result.results:
+        if "unexpected_count" in r.result:  # (not if GX raised)
+            nonnull = frame.num_rows - _missing(frame, r.expectation_config) if "missing_count" in r.result else None
+            _summarized(r, frame.num_rows, nonnull, r.result["unexpected_count"],
+                        r.result.get("partial_unexpected_list", []), r.result.get("partial_unexpected_index_list", []))
+    _restated(result)
+    return _report(result, context.suites.get(name), frame.num_rows)
+
+
+def _missing(frame: pa.Table, config) -> int:
+    """How many rows a uniqueness check leaves out as missing, as GX counts them: rows with a null (or NaN)
+    in the column; for compound columns, per `ignore_row_if` (GX's default: all values missing)."""
     from great_expectations.expectations.registry import get_expectation_impl
 
-    return issubclass(get_expectation_impl(expectation["type"]), MulticolumnMapExpectation)
-
-
-def _few_values(column: pa.ChunkedArray) -> bool:
-    """Whether the column may have few enough distinct values to partition by: a dictionary-encoded one
-    whose chunks' dictionaries are all small (no hashing of a column of millions of codes to find out)."""
-    if not pa.types.is_dictionary(column.type):
-        return not (pa.types.is_string(column.type) or pa.types.is_large_string(column.type))
-    return all(len(chunk.dictionary) <= _PARTITIONS for chunk in column.chunks)
-
-
-def _partitions(frame: pa.Table) -> tuple[Iterator[pd.DataFrame], dict[str, pa.Array]]:
-    """A large table's rows (dictionaries unified) as GX frames for multicolumn checks, with the text
-    columns as their codes (reductions.codes) and the dictionaries to read GX's examples back: rows with
-    equal values in the columns of few distinct values (up to _PARTITIONS) in one frame; all rows at once
-    when no column has few enough. pandas' duplicated() over millions of rows holds GBs; per partition,
-    a fraction."""
-    few = [c for c in frame.column_names if _few_values(frame[c]) and len(frame[c].unique()) <= _PARTITIONS]
-    encoded, dictionaries = codes(frame)
-    return _partitioned(encoded, few), dictionaries
-
-
-def _partitioned(frame: pa.Table, columns: list[str]) -> Iterator[pd.DataFrame]:
-    """The rows of each combination of values of these columns (of the one with the most values, if they
-    have more than _PARTITIONS combinations), in the order of the values."""
-    if not columns:
-        yield _pandas(frame)
-        return
-    combinations = frame.select(columns).group_by(columns).aggregate([])
-    if combinations.num_rows > _PARTITIONS:
-        columns = [max(columns, key=lambda c: len(frame[c].unique()))]
-        combinations = frame.select(columns).group_by(columns).aggregate([])
-    for combination in combinations.sort_by([(c, "ascending") for c in columns]).to_pylist():
-        equal = pa.scalar(True)
-        for column, value in combination.items():
-            equal = pc.and_(equal, pc.is_null(frame[column]) if value is None
-                            else pc.fill_null(pc.equal(frame[column], value), False))
-        positions = pc.indices_nonzero(equal)
-        yield _pandas(frame.take(positions), positions)
+    kwargs = config.kwargs
+    if "column_list" in kwargs:
+        columns = kwargs["column_list"]
+        ignore = kwargs.get("ignore_row_if") or get_expectation_impl(config.type).__fields__["ignore_row_if"].default
+    else:
+        columns, ignore = [kwargs["column"]], "any_value_is_missing"
+    if ignore == "never":
+        return 0
+    nulls = [pc.is_null(frame[c], nan_is_null=True) for c in columns]
+    combine = pc.and_ if ignore == "all_values_are_missing" else pc.or_
+    missing = nulls[0]
+    for null in nulls[1:]:
+        missing = combine(missing, null)
+    return int(pc.sum(missing).as_py() or 0)
 
 
 def _per_row(expectation: dict) -> bool:
-    """Whether the expectation's outcome is a condition on each row (a GX column map or column pair map
-    expectation): its counts over the batches of the rows add up to its counts over all of them."""
-    from great_expectations.expectations.expectation import ColumnMapExpectation, ColumnPairMapExpectation
+    """Whether the expectation's outcome is a condition on each row (a GX column map, column pair map or
+    multicolumn map expectation, but a uniqueness check): its counts over the batches of the rows add up
+    to its counts over all of them."""
+    from great_expectations.expectations.expectation import (
+        ColumnMapExpectation,
+        ColumnPairMapExpectation,
+        MulticolumnMapExpectation,
+    )
     from great_expectations.expectations.registry import get_expectation_impl
 
-    return issubclass(get_expectation_impl(expectation["type"]), (ColumnMapExpectation, ColumnPairMapExpectation))
+    return expectation["type"] not in UNIQUENESS and issubclass(
+        get_expectation_impl(expectation["type"]), (ColumnMapExpectation, ColumnPairMapExpectation, MulticolumnMapExpectation))
 
 
 # A table-level expectation reads the table through the table metrics it declares: one reading only the
@@ -533,21 +527,19 @@ _SUMMARY = {"result_format": "SUMMARY", "partial_unexpected_count": _EXAMPLES}
 
 
 def _run(context, batch, name: str, expectations: list[dict], frames, rows: int, parameters: dict | None,
-         pairs: _PairRows | None = None, dictionaries: dict[str, pa.Array] | None = None
-         ) -> tuple[list[Outcome], dict | None]:
+         pairs: _PairRows | None = None) -> tuple[list[Outcome], dict | None]:
     """Run these expectations with GX on each of `frames` (the whole frame they need, or parts of the
     validated rows) and merge the results: the outcomes over the `rows` validated rows, and the suite and
     result as JSON. With `pairs`, the frame is the distinct pairs, and counts and row numbers are taken
-    back to the validated rows; with `dictionaries`, the frames hold codes of these text columns."""
+    back to the validated rows."""
     if not expectations:
         return [], None
-    result = _gx(context, batch, name, expectations, frames, parameters, complete=pairs is not None,
-                 dictionaries=dictionaries)
+    result = _gx(context, batch, name, expectations, frames, parameters, complete=pairs is not None)
     return _report(result, context.suites.get(name), rows, pairs)
 
 
 def _gx(context, batch, name: str, expectations: list[dict], frames, parameters: dict | None,
-        complete: bool = False, dictionaries: dict[str, pa.Array] | None = None):
+        complete: bool = False):
     """GX's validation result of these expectations over all of `frames`, merged (`_merged`). `complete`:
     with every unexpected value and its index (for a frame of distinct values, a few)."""
     import great_expectations as gx
@@ -563,12 +555,8 @@ def _gx(context, batch, name: str, expectations: list[dict], frames, parameters:
             # and costs several times more on large tables, but distinct values need it to count rows.
             result_format={**_SUMMARY, "result_format": "COMPLETE"} if complete else _SUMMARY,
         )
-        if dictionaries:
-            for r in result.results:
-                if "partial_unexpected_list" in r.result:
-                    r.result["partial_unexpected_list"] = [decoded(x, dictionaries) for x in r.result["partial_unexpected_list"]]
         results.append(result)
-    return _merged(results, reformat=bool(dictionaries))
+    return _merged(results)
 
 
 def _report(result, suite, rows: int, pairs: _PairRows | None = None) -> tuple[list[Outcome], dict]:
@@ -611,14 +599,13 @@ def _report(result, suite, rows: int, pairs: _PairRows | None = None) -> tuple[l
     return outcomes, {"suite": suite.to_json_dict(), "result": result.to_json_dict()}
 
 
-def _merged(results: list, reformat: bool = False):
+def _merged(results: list):
     """One GX validation result from the results of the same per-row expectations on consecutive batches
-    of rows (or on partitions of them), as GX would have found on all of them at once: counts summed, the
-    first examples and row indexes across the batches, success recomputed from the sums as GX computes it
-    (`_summarized`), and the suite's statistics from those. `reformat`: even a single result is summarized
-    again (its examples were rewritten)."""
+    of rows, as GX would have found on all of them at once: counts summed, the first examples and row
+    indexes across the batches, success recomputed from the sums as GX computes it (`_summarized`), and
+    the suite's statistics from those."""
     first, *others = results
-    if not others and not reformat:
+    if not others:
         return first
     batches = [{_identity(r): r for r in result.results} for result in others]
     for r in first.results:
@@ -635,10 +622,7 @@ def _merged(results: list, reformat: bool = False):
             nonnull_count = element_count - sum(p.result["missing_count"] for p in parts)
         examples = [x for p in parts for x in p.result.get("partial_unexpected_list", [])]
         rows = [i for p in parts for i in p.result.get("partial_unexpected_index_list", [])]
-        if len(rows) == len(examples):  # the first examples by row: partitions of the rows interleave
-            rows, examples = zip(*sorted(zip(rows, examples), key=lambda pair: pair[0])) if rows else ([], [])
-        _summarized(r, element_count, nonnull_count, sum(p.result["unexpected_count"] for p in parts),
-                    list(examples), list(rows))
+        _summarized(r, element_count, nonnull_count, sum(p.result["unexpected_count"] for p in parts), examples, rows)
     _restated(first)
     return first
 

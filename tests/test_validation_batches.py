@@ -7,6 +7,7 @@ import json
 import math
 import re
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pytest
@@ -111,10 +112,10 @@ def test_checks_judged_on_distinct_values_count_and_number_the_rows_as_gx_on_all
     assert failed["expect_column_values_to_not_be_null", "year"].unexpected_rows == [16501]
 
 
-def test_duplicate_keys_in_several_partitions_are_listed_by_row(monkeypatch):
-    """Key uniqueness runs on partitions of the rows by their few-valued key columns (year, ...): a copy
-    of fra2020's rows (built here) repeats the key of an early row of a late year and of a later row of an
-    early year; GX's examples and row numbers are the first by row, as on all rows at once."""
+def test_duplicate_keys_far_apart_are_found_and_listed_by_row(monkeypatch):
+    """Key uniqueness on a large table is judged on the rows whose key repeats: a copy of fra2020's rows
+    (built here) repeats, at its end, the key of an early row of a late year and of a later row of an early
+    year, batches apart; GX's counts, examples and row numbers are those on all rows at once."""
     rows = harmonize_sample("fra2020")
     years = sorted(rows["year"].unique())
     late = rows.index[rows["year"] == years[-1]][0]
@@ -124,6 +125,68 @@ def test_duplicate_keys_in_several_partitions_are_listed_by_row(monkeypatch):
     assert_same(whole, batched)
     [duplicate] = [o for o in batched.critical_failures if o.expectation == "expect_compound_columns_to_be_unique"]
     assert duplicate.unexpected_rows == [late + 1, early + 1, len(rows) - 1, len(rows)]
+
+
+@pytest.mark.parametrize("ignore_row_if", ["never", "all_values_are_missing", "any_value_is_missing", None])
+def test_uniqueness_with_missing_values_counts_as_gx_on_all_rows(monkeypatch, ignore_row_if):
+    """A suite built here over fra2020's real rows, each with an empty `pool` or `category`, plus copies of
+    two rows batches apart and two rows of no key at all: compound uniqueness with each way of ignoring
+    rows with missing values (None: GX's default), and a column's uniqueness failing on values that repeat
+    batches apart (checked per batch, it would pass). Counts, missing counts, examples and `mostly` as GX
+    has them on all rows."""
+    rows = harmonize_sample("fra2020")
+    key = ["area_code", "year", "land_category", "category", "variable", "pool"]
+    assert not rows.duplicated(subset=key).any() and rows[key].isna().any(axis=1).all()
+    copies = rows.loc[[rows.index[rows["pool"].notna()][0], rows.index[rows["pool"].isna()][-1]]]
+    rows = pd.concat([rows, copies, rows.loc[[0, 1]].assign(**{c: None for c in key})], ignore_index=True)
+    rows["serial"] = range(len(rows))
+    rows.loc[[3, len(rows) - 2], "serial"] = -1  # one value in the first batch and the last
+    compound = {"column_list": key, **({"ignore_row_if": ignore_row_if} if ignore_row_if else {})}
+    suite = {"name": "keys", "expectations": [
+        {"type": "expect_compound_columns_to_be_unique", "kwargs": compound, "severity": "critical"},
+        {"type": "expect_compound_columns_to_be_unique", "kwargs": {**compound, "mostly": 0.99}, "severity": "warning"},
+        {"type": "expect_column_values_to_be_unique", "kwargs": {"column": "serial"}, "severity": "critical"},
+    ]}
+    whole, batched = whole_and_batched(monkeypatch, rows, [suite], 8000)
+    assert_same(whole, batched)
+    unique, mostly, serial = batched.outcomes
+    assert serial.unexpected_rows == [4, len(rows) - 1]
+    unexpected, missing = {"never": (6, 0), "any_value_is_missing": (0, len(rows))}.get(ignore_row_if, (4, 2))
+    assert (unique.success, unique.unexpected_count, mostly.success) == (not unexpected, unexpected, True)
+    assert [r["result"]["missing_count"] for e in batched.gx_results for r in e["result"]["results"]
+            if r["expectation_config"]["type"] == "expect_compound_columns_to_be_unique"] == [missing, missing]
+
+
+def test_repeated_rows_are_those_pandas_finds_duplicated():
+    """`reductions.repeated` against pandas' duplicated(keep=False) on columns built here of every kind it
+    numbers: text in chunks of their own dictionaries, plain text, narrow and wide integers (renumbered
+    before they overflow), floats with NaN, null and -0.0, booleans."""
+    from ercan.reductions import repeated
+
+    n = 4000
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({
+        "code": rng.choice(["a", "b", "c", None], n),
+        "text": rng.choice(["x", "y"], n),
+        "narrow": pd.Series(rng.integers(0, 3, n), dtype="Int64").where(rng.random(n) > 0.1),
+        "wide": rng.choice([-(2**62), 0, 2**62], n),  # by hash
+        **{f"spread{i}": rng.choice([0, 2**31], n) for i in range(3)},  # by offset, 2**31 + 2 numbers each
+        "real": rng.choice([0.0, -0.0, np.nan, 1.5], n),
+        "flag": rng.choice([True, False], n),
+    })
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    halves = [table.slice(0, n // 2), table.slice(n // 2)]
+    code = pa.chunked_array([pa.array(h["code"].to_pylist()).dictionary_encode() for h in halves])
+    table = table.set_column(0, "code", code)
+    assert not code.chunk(0).dictionary.equals(code.chunk(1).dictionary)
+    real = pa.array([None if i % 7 == 0 else v for i, v in enumerate(frame["real"])], pa.float64())  # NaN and null
+    table = table.set_column(table.schema.get_field_index("real"), "real", pa.chunked_array([real]))
+    expected_frame = table.to_pandas()
+    for columns in (["code"], ["code", "text", "narrow"], ["wide", "narrow", "code"], ["real", "flag"],
+                    ["spread0", "spread1", "spread2", "code"], list(frame.columns)):
+        expected = np.flatnonzero(expected_frame.duplicated(subset=columns, keep=False).to_numpy())
+        assert repeated(table, columns).to_numpy().tolist() == expected.tolist(), columns
+    assert len(repeated(table, list(frame.columns))) < n  # some rows are unique: the check can fail
 
 
 def test_dictionaries_are_unified_once():
