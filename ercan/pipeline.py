@@ -267,7 +267,8 @@ def publish_products(storage: Storage, frames: dict[str, pd.DataFrame], *, input
             if frame is None or not len(frame):
                 continue
             provenance = _provenance(frame if isinstance(frame, pa.Table) or "source" in frame else frames["observations"])
-            manifest = publish(storage, product, tables[product], provenance=provenance, validation=validation)
+            manifest = publish(storage, product, tables[product], provenance=provenance, validation=validation,
+                               content=gates[product].content_sha256 if product in gates else None)
             if manifest:
                 published.append(manifest)
         crash_point("before_catalog")

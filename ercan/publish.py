@@ -269,11 +269,13 @@ def remove_incomplete(storage: Storage, product: str) -> list[str]:
     return removed
 
 
-def publish(storage: Storage, product: str, table: pa.Table, *, provenance: dict, validation: dict) -> dict | None:
-    """Write a new version if the content changed; return its manifest (None when unchanged).
+def publish(storage: Storage, product: str, table: pa.Table, *, provenance: dict, validation: dict,
+            content: str | None = None) -> dict | None:
+    """Write a new version if the content changed; return its manifest (None when unchanged). `content`:
+    the table's content_sha256 if known (its product gate hashed it).
 
     Files first, then the changelog, then the manifest: the manifest's existence is the commit."""
-    content = content_sha256(table)
+    content = content or content_sha256(table)
     existing = versions(storage, product)
     if existing and existing[0]["content_sha256"] == content:
         return None

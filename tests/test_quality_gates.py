@@ -29,7 +29,7 @@ from PIL import Image
 from conftest import edited_copy, replace_line
 from ercan import gate_reports, pipeline, product_gates, report, snapshots, sources, state
 from ercan.accounting.hierarchy import Hierarchy
-from ercan.publish import PRODUCTS
+from ercan.publish import PRODUCTS, content_sha256
 from ercan.sources import SAMPLE_DATA
 from ercan.storage import Storage
 from ercan.tasks.reports import table_key
@@ -89,6 +89,20 @@ def test_warnings_are_reported_and_everything_publishes(baseline):
         rows = quality[quality.subject == product]
         assert set(rows.suite) == ({product} if product == "observations" else {f"{product}.schema", product})
     assert not quality.duplicated(["subject", "suite", "position"]).any()
+
+
+def test_every_version_is_published_with_the_content_hash_of_its_rows(baseline, tmp_path):
+    """The product gate hashes a product's table once and publishing uses that hash; quality, whose table
+    gains its own gate's rows after its gate, is hashed again. Each manifest's hash is that of the table it
+    published (made again here from the same inputs)."""
+    _, _, manifests, _ = baseline
+    storage = Storage(str(copy_of(baseline, tmp_path)))
+    gates = product_gates.last_gates(storage)
+    _, _, tables = product_gates.gate_products(storage, pipeline.account(storage))
+    assert {m["product"] for m in manifests} == set(PRODUCTS)
+    for manifest in manifests:
+        product = manifest["product"]
+        assert manifest["content_sha256"] == gates[product].content_sha256 == content_sha256(tables[product])
 
 
 def test_observation_rows_accepted_under_another_schema_suite_are_checked_again(baseline, tmp_path):
