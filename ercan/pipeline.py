@@ -25,12 +25,19 @@ import ercan.catalog
 from ercan.catalog.build import build_catalog
 from ercan import schema, snapshots, state
 from ercan.accounting.products import Options, build
+from ercan.dictionaries import unified
 from ercan.errors import ConfigError, SourceError
 from ercan.product_gates import distinct, gate_products
 from ercan.publish import PRODUCTS, publish, remove_incomplete
 from ercan.sources import EXPECTATIONS, SAMPLE_DATA, Harmonizer, registry
 from ercan.storage import Storage, crash_point, is_transient
 from ercan.validation import SCHEMA_SUITE, load_suite, suite_sha256, validate, warm_up
+
+
+# The rows each source's gate last validated and accepted in this process, as it read them (text dictionary-
+# encoded, each column on one dictionary), by store and source, with their harmonize key: accounting takes
+# them, once, instead of reading the file and unifying its dictionaries again (~3 s at ten million rows).
+_JUST_ACCEPTED: dict[tuple[str, str], tuple[str, pa.Table]] = {}
 
 
 @dataclass
@@ -117,6 +124,7 @@ def gate(storage: Storage, harmonizer: Harmonizer, *, force: bool = False, from_
             warm_up()
             _stage(storage, harmonizer, files, staged)
         table = storage.read_parquet(*staged, strings_as_dictionary=True)
+        table = unified(table, [f.name for f in table.schema if pa.types.is_dictionary(f.type)])
     except SourceError as e:
         reason = str(e.located(source=source_id))
         return _quarantine(storage, source_id, key, reason, shas, _unreadable(storage, source_id, key, reason))
@@ -140,6 +148,8 @@ def gate(storage: Storage, harmonizer: Harmonizer, *, force: bool = False, from_
     if not report.passed:
         reason = f"source {source_id!r} failed its quality gate: {report.reason()}"
         return _quarantine(storage, source_id, key, reason, shas, key)
+    if harmonizer.source.product == "observations":  # (accounting reads reference factors as plain text)
+        _JUST_ACCEPTED[storage.root, source_id] = (harmonized, table)
     with state.update(storage, source_id) as current:
         current.update(
             status="accepted",
@@ -195,7 +205,10 @@ def accepted_rows(storage: Storage, product: str = "observations", *, encoded: b
         if harmonizer.source.product != product:
             continue
         accepted = state.load(storage, source_id).get("accepted")
-        if accepted:
+        just = _JUST_ACCEPTED.pop((storage.root, source_id), None) if encoded else None
+        if accepted and just and just[0] == accepted["key"]:
+            tables.append(just[1])
+        elif accepted:
             tables.append(storage.read_parquet("staging", source_id, f"{accepted['key']}.parquet",
                                                strings_as_dictionary=encoded))
     return pa.concat_tables(tables) if tables else None

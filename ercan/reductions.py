@@ -22,6 +22,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ercan.dictionaries import unified
+
 # GX's column map expectations whose outcome for a row depends on the row's value alone (not on other
 # rows, as uniqueness or ordering do); without a row condition, which reads other columns.
 VALUE_WISE = frozenset({
@@ -48,25 +50,6 @@ UNIQUENESS = frozenset({"expect_compound_columns_to_be_unique", "expect_column_v
 
 # Distinct values are worth their counting when they are at most this share of the rows.
 _FEW = 4
-
-
-def unified(table: pa.Table, columns) -> pa.Table:
-    """The table with each of these dictionary-encoded columns on one dictionary over all its chunks. A
-    column whose chunks share theirs already is left as it is: Arrow would unify it all over again (13 s
-    for ten million rows of a million plot codes, against 2 s for the first time)."""
-    for name in dict.fromkeys(columns):
-        column = table[name]
-        if pa.types.is_dictionary(column.type) and not _shares_dictionary(column):
-            table = table.set_column(table.schema.get_field_index(name), name,
-                                     pa.table({name: column}).unify_dictionaries()[name])
-    return table
-
-
-def _shares_dictionary(column: pa.ChunkedArray) -> bool:
-    def where(chunk):
-        return [b.address if b is not None else None for b in chunk.dictionary.buffers()]
-
-    return all(where(chunk) == where(column.chunk(0)) for chunk in column.chunks)
 
 
 def value_wise(expectation: dict) -> bool:

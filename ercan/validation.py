@@ -28,7 +28,8 @@ import pyarrow.compute as pc
 from ercan import schema
 from ercan.errors import ConfigError
 from ercan.publish import PRODUCTS
-from ercan.reductions import UNIQUENESS, Values, repeated, rows_at, unified, value_wise, values_of
+from ercan.dictionaries import unified
+from ercan.reductions import UNIQUENESS, Values, repeated, rows_at, value_wise, values_of
 from ercan.sources import EXPECTATIONS
 from ercan.storage import Storage
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 import socket
 
+import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
@@ -149,3 +150,24 @@ def test_a_source_error_in_a_later_table_quarantines_and_stages_nothing(ingested
     assert outcome.reason.startswith(f"source {SOURCE_ID!r}, file 'provinces.csv', row 62, column 'value': ")
     staged = [name for name in ingested.listdir("staging", SOURCE_ID) if not name.endswith(".quality.parquet")]
     assert staged == []  # no half file under the final name, no temporary beside it
+
+
+def test_accounting_takes_the_rows_the_gate_just_accepted_once(ingested, monkeypatch):
+    """In one process the gate hands the rows it validated (each text column unified) to accounting, which
+    then does not read the staged file; the next accounting reads it. Both make the same products."""
+    assert pipeline.gate(ingested, streamed(30)).status == "accepted"  # three row groups: three dictionaries
+    staged = ("staging", SOURCE_ID, f"{state.load(ingested, SOURCE_ID)['accepted']['key']}.parquet")
+    reads = []
+    read_parquet = Storage.read_parquet
+    monkeypatch.setattr(Storage, "read_parquet", lambda self, *parts, **kwargs: (
+        reads.append(parts), read_parquet(self, *parts, **kwargs))[1])
+    from_gate = pipeline.account(ingested)
+    assert staged not in reads
+    from_file = pipeline.account(ingested)
+    assert staged in reads
+    assert from_gate.keys() == from_file.keys() and from_gate["observations"].num_rows == 80
+    for product, frame in from_gate.items():
+        if isinstance(frame, pa.Table):
+            assert frame.cast(schema.plain(frame.schema)).equals(from_file[product].cast(schema.plain(frame.schema)))
+        else:
+            pd.testing.assert_frame_equal(frame, from_file[product], check_categorical=False)

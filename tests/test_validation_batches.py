@@ -189,19 +189,6 @@ def test_repeated_rows_are_those_pandas_finds_duplicated():
     assert len(repeated(table, list(frame.columns))) < n  # some rows are unique: the check can fail
 
 
-def test_dictionaries_are_unified_once():
-    """`unified` gives a column whose chunks have their own dictionaries one for all, and leaves one
-    whose chunks share theirs as it is (Arrow would unify it again, slowly). Arrays built here."""
-    from ercan.reductions import unified
-
-    column = pa.chunked_array([pa.array(["a", "b"]).dictionary_encode(), pa.array(["b", "c"]).dictionary_encode()])
-    table = unified(pa.table({"code": column}), ["code"])
-    assert table["code"].chunk(0).dictionary.equals(table["code"].chunk(1).dictionary)
-    assert table["code"].to_pylist() == ["a", "b", "b", "c"]
-    again = unified(table, ["code"])
-    assert again["code"].chunk(1).dictionary.buffers()[2].address == table["code"].chunk(1).dictionary.buffers()[2].address
-
-
 def test_mostly_is_judged_on_the_totals_of_the_non_missing_values(monkeypatch):
     """Suites built here over fra2020's real rows: `pool` is empty on most rows and GX counts `mostly`
     over the values present; the rows of the most common pool are spread unevenly over the batches, so

@@ -16,6 +16,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ercan.accounting.stocks import join_snapshots
+from ercan.dictionaries import unified
 from ercan.schema import ADDITIVE_VARIABLES, conform_table, plain
 
 # What a site's value is summed by: its enclosing area (its parent) and what the value is.
@@ -61,8 +62,9 @@ def split_sites(table: pa.Table) -> tuple[pd.DataFrame, SiteSums]:
     if not pc.any(is_site).as_py():
         return rest, SiteSums.empty()
     # Arrow groups dictionary-encoded keys only when every chunk shares one dictionary (each staged
-    # file, even each row group read, brings its own).
-    rows = table.select(["area_level", *GROUP, "area_code", "value", "uncertainty", "snapshot"]).unify_dictionaries()
+    # file, even each row group read, brings its own; a source's gate may have unified its rows already).
+    rows = table.select(["area_level", *GROUP, "area_code", "value", "uncertainty", "snapshot"])
+    rows = unified(rows, rows.column_names)
     members = _of_sites(rows.group_by(["area_level", "parent_code"]).aggregate([("area_code", "count_distinct")]))
     members = members.set_index("parent_code")["area_code_count_distinct"].astype("int64")
     spread = pc.multiply(rows["uncertainty"], rows["value"])
