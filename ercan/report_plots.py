@@ -8,17 +8,26 @@ figures are closed after rendering, so a long-lived worker does not accumulate t
 from __future__ import annotations
 
 import io
+from functools import cache
 
-import matplotlib
+import pandas as pd
 
-matplotlib.use("Agg")  # no display on a worker: render to memory
-import matplotlib.pyplot as plt  # noqa: E402
-import pandas as pd  # noqa: E402
-
-from ercan.accounting.hierarchy import M49_REGIONS  # noqa: E402
+from ercan.accounting.hierarchy import M49_REGIONS
 
 REMOVAL, EMISSION, NEUTRAL = "#2b8a3e", "#c92a2a", "#1c7ed6"
 TOP = 15  # bars in a ranking: more are unreadable at report width
+
+
+@cache
+def _pyplot():
+    """matplotlib's pyplot on the Agg backend (no display on a worker: render to memory), imported when a
+    plot is drawn: ~0.5 s that every `ercan` process would pay otherwise, a night without change too."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
 
 
 def continents() -> dict[str, str]:
@@ -29,6 +38,7 @@ def continents() -> dict[str, str]:
 
 
 def _png(figure) -> bytes:
+    plt = _pyplot()
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=96, bbox_inches="tight")
     plt.close(figure)
@@ -44,6 +54,7 @@ def _by_continent(stocks: pd.DataFrame, variable: str, pool: str | None, method:
 
 def area_and_stock(stocks: pd.DataFrame) -> bytes | None:
     """Forest area and total forest carbon stock by continent over the reporting years."""
+    plt = _pyplot()
     area = _by_continent(stocks, "area", None, "bottom_up") / 1e6
     carbon = _by_continent(stocks, "carbon_stock", "total", "bottom_up_gap_filled") / 1e9
     if area.empty and carbon.empty:
@@ -83,6 +94,7 @@ def _national_biomass(fluxes: pd.DataFrame) -> pd.DataFrame:
 
 def net_flux_by_country(fluxes: pd.DataFrame) -> bytes | None:
     """The largest national net fluxes of living biomass in the latest period, with their 95 % intervals."""
+    plt = _pyplot()
     period = latest_period(fluxes)
     if period is None:
         return None
@@ -104,6 +116,7 @@ def net_flux_by_country(fluxes: pd.DataFrame) -> bytes | None:
 
 def reconciliation_gaps(reconciliation: pd.DataFrame) -> bytes | None:
     """Reported aggregates that differ most from the sum of their members, beyond tolerance."""
+    plt = _pyplot()
     rows = reconciliation[(reconciliation["kind"] == "aggregate_vs_members")
                           & (reconciliation["within_tolerance"] == False)]  # noqa: E712 - nulls (not judged) are out
     if rows.empty:
@@ -125,6 +138,7 @@ def reconciliation_gaps(reconciliation: pd.DataFrame) -> bytes | None:
 
 def restoration(progress: pd.DataFrame) -> bytes | None:
     """Per country: the largest restoration pledge beside the largest reported restoration area."""
+    plt = _pyplot()
     national = progress[progress["area_level"] == "national"]
     pledged = national[national["indicator"] == "restoration_commitment"].groupby("area_code")["value"].max()
     restored = national[national["indicator"] == "restoration_area"].groupby("area_code")["value"].max()
