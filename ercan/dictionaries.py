@@ -34,10 +34,18 @@ def _merged(column: pa.ChunkedArray, dictionaries: dict[tuple, pa.Array]) -> pa.
     every_code = pa.table({"c": pa.chunked_array(
         [pa.DictionaryArray.from_arrays(pa.array(np.arange(len(d)), index), d) for d in dictionaries.values()],
         column.type)}).unify_dictionaries()["c"]
-    maps = {identity: chunk.indices for identity, chunk in zip(dictionaries, every_code.chunks)}
+    # A map that changes no code (a dictionary that is a beginning of the unified one, e.g. the one value
+    # of a source or unit column in every row group) leaves its chunks' codes as they are.
+    maps = {identity: None if chunk.indices.equals(pa.array(np.arange(len(chunk)), index)) else chunk.indices
+            for identity, chunk in zip(dictionaries, every_code.chunks)}
     dictionary = every_code.chunk(0).dictionary
-    return pa.chunked_array([pa.DictionaryArray.from_arrays(maps[_identity(chunk.dictionary)].take(chunk.indices),
-                                                            dictionary) for chunk in column.chunks], column.type)
+
+    def codes(chunk):
+        mapping = maps[_identity(chunk.dictionary)]
+        return chunk.indices if mapping is None else mapping.take(chunk.indices)
+
+    return pa.chunked_array([pa.DictionaryArray.from_arrays(codes(chunk), dictionary) for chunk in column.chunks],
+                            column.type)
 
 
 def _identity(dictionary: pa.Array) -> tuple:
