@@ -124,7 +124,6 @@ def gate(storage: Storage, harmonizer: Harmonizer, *, force: bool = False, from_
             warm_up()
             _stage(storage, harmonizer, files, staged)
         table = storage.read_parquet(*staged, strings_as_dictionary=True)
-        table = unified(table, [f.name for f in table.schema if pa.types.is_dictionary(f.type)])
     except SourceError as e:
         reason = str(e.located(source=source_id))
         return _quarantine(storage, source_id, key, reason, shas, _unreadable(storage, source_id, key, reason))
@@ -137,6 +136,8 @@ def gate(storage: Storage, harmonizer: Harmonizer, *, force: bool = False, from_
             "The input probably changed shape; compare it with the sample in sample_data/ and fix the file or the harmonizer."
         )
         return _quarantine(storage, source_id, key, reason, shas, _unreadable(storage, source_id, key, reason))
+    # One dictionary per text column: the gate's reductions compare codes, and accounting groups by them.
+    table = unified(table, [f.name for f in table.schema if pa.types.is_dictionary(f.type)])
     # The generated schema suite is the common schema's; reference factors have their own table.
     schema_suites = [load_suite(SCHEMA_SUITE)] if harmonizer.source.product == "observations" else []
     try:

@@ -218,10 +218,9 @@ def _row_keys(table: pa.Table, columns: list[str]) -> tuple[np.ndarray, int]:
 def _numbered(column: pa.ChunkedArray, numbers: np.ndarray) -> int | None:
     """Each value of the column as an integer from 1, equal values alike, and 0 for a missing one (null or
     NaN), written to `numbers`; and how many integers that can take. None if every row holds the same
-    value (or none), and nothing written. Text by
-    its code in the column's one dictionary (Arrow's dictionaries hold each value once), integers of a
-    narrow range by their offset from the least, any other by Arrow's hash (`dictionary_encode`: one
-    dictionary over all chunks)."""
+    value (or none), and nothing written. Text by its code in the column's one dictionary (Arrow's
+    dictionaries hold each value once), integers of a narrow range by their offset from the least, any
+    other by Arrow's hash (`dictionary_encode`: one dictionary over all chunks)."""
     kind = column.type
     if column.null_count == len(column):
         return None
