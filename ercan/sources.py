@@ -47,6 +47,8 @@ class Source(BaseModel):
     citation: str
     # role -> file under sample_data/ that the nightly run ingests for that role
     inputs: dict[str, str]
+    # role -> origin URL the nightly downloads the input from when it changed (HTTP ETag / Last-Modified)
+    urls: dict[str, str] = Field(default_factory=dict)
     # The product the source's rows feed: measurements of areas go to `observations`; method
     # parameters (IPCC defaults, national reference stocks) to `reference_factors`.
     product: Literal["observations", "reference_factors"] = "observations"
