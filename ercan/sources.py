@@ -82,10 +82,14 @@ class Harmonizer:
     harmonize: Callable[[Mapping[str, RawFile]], pa.Table | Iterable[pa.Table]]
     module_file: Path
     suite_folder: Path = EXPECTATIONS
+    declared: object | None = None  # the ercan.declaration.DeclaredSource of a declared source
 
     @property
     def code_sha256(self) -> str:
-        """Changes whenever the harmonizer's file or a crosswalk it may read changes."""
+        """Changes whenever the harmonizer's file or a crosswalk it may read changes (a declared
+        source: only its own folder's files and the readers)."""
+        if self.declared is not None:
+            return self.declared.code_sha256
         digest = hashlib.sha256(self.module_file.read_bytes())
         for crosswalk in sorted((PROJECT_ROOT / "harmonizers" / "crosswalks").glob("*")):
             digest.update(crosswalk.read_bytes())
@@ -112,16 +116,46 @@ def _harmonizer_modules() -> Iterator[tuple[object, Path]]:
             yield module, folder
 
 
+def _declared(folder: Path, suite_folder: Path) -> Harmonizer:
+    """The harmonizer of a declared source: `<folder>/source.yaml` read by the layout readers."""
+    from ercan.declaration import DECLARATION, DeclaredSource
+
+    declared = DeclaredSource(folder)
+    d = declared.declaration
+    source = Source(
+        id=d.id, title=d.title, publisher=d.publisher, license=d.license, citation=d.citation,
+        inputs={role: f"{d.id}/{spec.file}" for role, spec in d.inputs.items()},
+        urls={role: spec.url for role, spec in d.inputs.items() if spec.url},
+        product=d.product, origin=d.origin,
+    )
+    return Harmonizer(source, declared.harmonize, folder / DECLARATION, suite_folder, declared)
+
+
+def _declared_folders() -> Iterator[tuple[Path, Path]]:
+    """(source folder, folder of its suite): harmonizers/<id>/source.yaml, then those of ERCAN_HARMONIZERS."""
+    folders = [(PROJECT_ROOT / "harmonizers", EXPECTATIONS)]
+    folders += [(Path(f).resolve(), Path(f).resolve())
+                for f in filter(None, os.environ.get(EXTRA_HARMONIZERS_ENV, "").split(os.pathsep))]
+    for parent, suite_folder in folders:
+        for declaration in sorted(parent.glob("*/source.yaml")):
+            yield declaration.parent, suite_folder
+
+
 @cache
 def registry() -> dict[str, Harmonizer]:
     found: dict[str, Harmonizer] = {}
+
+    def add(harmonizer: Harmonizer) -> None:
+        if harmonizer.source.id in found:
+            raise ConfigError(f"source id {harmonizer.source.id!r} is declared twice ({harmonizer.module_file})")
+        found[harmonizer.source.id] = harmonizer
+
     for module, suite_folder in _harmonizer_modules():
         source = getattr(module, "SOURCE", None)
-        if source is None:
-            continue
-        if source.id in found:
-            raise ConfigError(f"source id {source.id!r} is declared twice ({inspect.getfile(module)})")
-        found[source.id] = Harmonizer(source, module.harmonize, Path(inspect.getfile(module)), suite_folder)
+        if source is not None:
+            add(Harmonizer(source, module.harmonize, Path(inspect.getfile(module)), suite_folder))
+    for folder, suite_folder in _declared_folders():
+        add(_declared(folder, suite_folder))
     return dict(sorted(found.items()))
 
 

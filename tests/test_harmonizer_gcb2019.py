@@ -8,23 +8,24 @@ from __future__ import annotations
 
 import hashlib
 import re
+import shutil
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 from conftest import edited_copy, harmonize_sample, replace_line
-from pydantic import ValidationError
 
 from ercan import schema
-from ercan.errors import SourceError
-from ercan.harmonizers import gcb2019
-from ercan.sources import SAMPLE_DATA, get
+from ercan.declaration import DeclaredSource
+from ercan.errors import ConfigError, SourceError
+from ercan.sources import PROJECT_ROOT, SAMPLE_DATA, get
 
 SOURCE_ID = "gcb2019"
 INPUT = SAMPLE_DATA / get(SOURCE_ID).source.inputs["budget"]
 FILE = INPUT.name
 REFERENCE = SAMPLE_DATA / "gcb2019" / "reference"
+DECLARED = PROJECT_ROOT / "harmonizers" / SOURCE_ID
 GT = 1e9  # GtC -> t C
 
 
@@ -129,21 +130,6 @@ def test_land_sink_is_the_dgvm_mean_not_the_terrestrial_sink_column(rows):
     assert (models.mean(axis=1) - sink["MMM (multi-model mean)"]).abs().max() <= 0.0006
 
 
-# --- uncertainty, when a series declares a 1-sigma (a CONFIG copy built here; the real one has none) ---
-
-
-def test_declared_sigma_becomes_the_95_percent_half_width_fraction(monkeypatch):
-    config = gcb2019.CONFIG.model_copy(
-        update={"series": (gcb2019.Series(column="Land-Use-Change-Emissions", variable="land_use_emissions",
-                                          unit="GtC/yr", sigma=0.7),)}
-    )
-    monkeypatch.setattr(gcb2019, "CONFIG", config)
-    rows = harmonize_sample(SOURCE_ID)
-    e_luc = rows.set_index("year")
-    assert set(rows.variable) == {"land_use_emissions"}
-    assert e_luc.loc[2018, "uncertainty"] == pytest.approx(1.96 * 0.7 / 1.509, rel=1e-12)
-
-
 # --- drift: each error names the file, row and column and says what is wrong ---------------------
 
 
@@ -177,7 +163,9 @@ def test_decimal_comma(tmp_path):
 
 def test_repeated_year(tmp_path):
     path = drifted(tmp_path, lambda lines: lines + [lines[1]])
-    with pytest.raises(SourceError, match=re.escape("row 62, column 'Year': year 1959 appears again (first at row 2)")):
+    with pytest.raises(SourceError, match=re.escape("row 62, column 'Land-Use-Change-Emissions': the value for "
+                                                    "{'area_code': 'WORLD', 'year': 1959, 'land_category': 'all', "
+                                                    "'variable': 'land_use_emissions'} appears again (first at line 2)")):
         harmonize_copy(path)
 
 
@@ -198,19 +186,34 @@ def test_header_only(tmp_path):
         harmonize_copy(drifted(tmp_path, lambda lines: lines[:1]))
 
 
-# --- the declared series are checked when CONFIG is built (small models built here) ---------------
+# --- the declared series are checked when the declaration is loaded (copies written here) --------
 
 
-def test_unknown_unit_text():
-    with pytest.raises(ValidationError, match=r"unknown unit 'GtCx/yr'"):
-        gcb2019.Series(column="Land-Sink", variable="land_sink", unit="GtCx/yr")
+def declared_copy(tmp_path: Path, old: str, new: str) -> Path:
+    """A copy of the source's folder whose source.yaml has `old` replaced by `new`."""
+    folder = tmp_path / SOURCE_ID
+    shutil.copytree(DECLARED, folder)
+    text = (folder / "source.yaml").read_text()
+    assert old in text
+    (folder / "source.yaml").write_text(text.replace(old, new, 1))
+    return folder
 
 
-def test_unit_of_another_dimension():
-    with pytest.raises(ValidationError, match=r"unit 'Gt CO2/yr' cannot be converted to 't C/yr'"):
-        gcb2019.Series(column="Land-Sink", variable="land_sink", unit="Gt CO2/yr")
+def test_unknown_unit_text(tmp_path):
+    with pytest.raises(ConfigError, match=r"inputs.budget: unknown unit 'GtCx/yr'"):
+        DeclaredSource(declared_copy(tmp_path, "unit: GtC/yr", "unit: GtCx/yr"))
 
 
-def test_unknown_variable():
-    with pytest.raises(ValidationError, match=r"unknown variable 'land_sinks' \(did you mean 'land_sink'\?\)"):
-        gcb2019.Series(column="Land-Sink", variable="land_sinks", unit="GtC/yr")
+def test_unit_of_another_dimension(tmp_path):
+    with pytest.raises(ConfigError, match=r"unit 'Gt CO2/yr' cannot be converted to 't C/yr'"):
+        DeclaredSource(declared_copy(tmp_path, "unit: GtC/yr}\n      - columns: [Land-Sink]", "unit: Gt CO2/yr}\n      - columns: [Land-Sink]"))
+
+
+def test_unknown_variable(tmp_path):
+    with pytest.raises(ConfigError, match=r"unknown variable 'land_sinks' \(did you mean 'land_sink'\?\)"):
+        DeclaredSource(declared_copy(tmp_path, "variable: land_sink,", "variable: land_sinks,"))
+
+
+def test_misspelt_key_is_named(tmp_path):
+    with pytest.raises(ConfigError, match=r"inputs.budget.values.0.sett: Extra inputs are not permitted"):
+        DeclaredSource(declared_copy(tmp_path, "set: {variable: land_use", "sett: {variable: land_use"))
