@@ -121,7 +121,10 @@ class Declaration(_Model):
     product: Literal["observations", "reference_factors"] = "observations"
     origin: Literal["dataset", "literature"] = "dataset"
     inputs: dict[str, Input]
-    hook: bool = False  # harmonizers/<id>/hook.py: rows(frame, files) for what no reader covers
+    # harmonizers/<id>/hook.py, for what no reader covers: `cells(role, cells, raw)` (the read text
+    # cells of an input, before they are mapped) and/or `rows(rows, files)` (the mapped rows of
+    # every input, in canonical units, before the schema is applied); each returns its frame.
+    hook: bool = False
     notes: str | None = None  # decisions, in words (docs/sources.md)
 
     @model_validator(mode="after")
@@ -191,11 +194,14 @@ class DeclaredSource:
         return digest.hexdigest()
 
     @cached_property
-    def _hook(self):
+    def hook(self):
+        """The source's hook module, or None."""
+        if not self.declaration.hook:
+            return None
         spec = importlib.util.spec_from_file_location(f"ercan_hooks.{self.declaration.id}", self.folder / HOOK)
         module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)
-        return module.rows
+        return module
 
     def crosswalk(self, name: str) -> pd.DataFrame:
         return pd.read_csv(self.folder / name, dtype=str, keep_default_na=False)
@@ -208,13 +214,15 @@ class DeclaredSource:
                 raise SourceError(f"no file for role {role!r}", hint=f"Ingest the file for role {role!r}.")
             frames.append(self._rows(role, spec, files[role]))
         rows = pd.concat(frames, ignore_index=True)
-        if declaration.hook:
-            rows = self._hook(rows, files)
+        if hasattr(self.hook, "rows"):
+            rows = self.hook.rows(rows, files)
         return finish(rows.drop(columns=[LINE, "_column"]), declaration.id, declaration.target_columns)
 
     def _rows(self, role: str, spec: Input, raw) -> pd.DataFrame:
         with raw.open() as f:
             cells = readers.read_csv_cells(f.read(), spec.read, file=raw.name, role=role)
+        if hasattr(self.hook, "cells"):
+            cells = self.hook.cells(role, cells, raw)
         cells = self._dropped(cells, spec, raw.name, role)
         readers.require_columns(cells, [*spec.columns, *(c for b in spec.values for c in b.columns)],
                                 file=raw.name, role=role)
