@@ -104,6 +104,7 @@ class Drop(_Model):
 
 class Input(_Model):
     file: str  # the landing file's name (and the shipped copy in sample_data/<id>/)
+    sample: str | None = None  # the shipped copy under sample_data/, where another source ships it
     url: str | None = None  # origin the nightly downloads from (ETag / Last-Modified)
     read: Reading = Reading()
     columns: dict[str, Column] = Field(default_factory=dict)
@@ -284,14 +285,14 @@ class DeclaredSource:
                 tables = {how.fields[0]: how.map}
             known = next(iter(tables.values()))
             unknown = text.notna() & ~text.isin(list(known))
+            where = how.crosswalk or f"inputs.{role}.columns.{column}.map"
             if unknown.any():
                 values = list(dict.fromkeys(text[unknown]))
                 at = unknown.to_numpy().argmax()
-                where = how.crosswalk or f"inputs.{role}.columns.{column}.map"
                 raise SourceError(
                     f"unknown value{'s' if len(values) > 1 else ''} "
                     + ", ".join(shown(v) for v in values[:10]) + (" …" if len(values) > 10 else "")
-                    + did_you_mean(values[0], known),
+                    + did_you_mean(values[0], known) + f", not in {where}",
                     file=file, row=int(cells[LINE].iloc[at]), column=column,
                     hint=f"After checking what it is, add it to {where} in the source's folder.",
                 )

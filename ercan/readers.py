@@ -117,7 +117,8 @@ def _joined_header(rows: list[list[str]]) -> list[str]:
             carried = cell or (carried if row is not rows[-1] else "")
             if carried:
                 joined[position].append(carried)
-    names = [" ".join(parts) for parts in joined]
+    # a column with no header at all (trailing empty columns) is named by its position: never read
+    names = [" ".join(parts) or f"_{position + 1}" for position, parts in enumerate(joined)]
     repeated = sorted({name for name in names if names.count(name) > 1})
     if repeated:
         raise SourceError(f"header {repeated[0]!r} appears more than once", row=len(rows))

@@ -124,7 +124,7 @@ def _declared(folder: Path, suite_folder: Path) -> Harmonizer:
     d = declared.declaration
     source = Source(
         id=d.id, title=d.title, publisher=d.publisher, license=d.license, citation=d.citation,
-        inputs={role: f"{d.id}/{spec.file}" for role, spec in d.inputs.items()},
+        inputs={role: spec.sample or f"{d.id}/{spec.file}" for role, spec in d.inputs.items()},
         urls={role: spec.url for role, spec in d.inputs.items() if spec.url},
         product=d.product, origin=d.origin,
     )

@@ -22,7 +22,7 @@ def test_values_in_canonical_units_with_their_reference_year():
 def test_an_unknown_country_name_is_named_with_its_row(tmp_path):
     changed = tmp_path / TABLE.name
     changed.write_text(TABLE.read_text(encoding="utf-8").replace("德国", "德意志", 1), encoding="utf-8")
-    with pytest.raises(SourceError, match=r"row 6, column '国家/地区': unknown country or region name '德意志'"):
+    with pytest.raises(SourceError, match=r"row 6, column '国家/地区': unknown value '德意志', not in areas.csv"):
         harmonize_sample("cikd2024", table=changed)
 
 
