@@ -487,15 +487,19 @@ def generate(
 ) -> None:
     """Regenerate the files derived from the field registry and the products' columns.
 
-    They are docs/data_dictionary.md, expectations/schema.json and expectations/products/<product>.schema.json.
+    They are docs/data_dictionary.md, expectations/schema.json, expectations/products/<product>.schema.json
+    and the source index in docs/sources.md and sample_data/README.md (from the source declarations).
     """
     from ercan.publish import PRODUCTS
     from ercan.schema import render_data_dictionary
-    from ercan.sources import PROJECT_ROOT
+    from ercan.sources import PROJECT_ROOT, registry, render_index, with_index
     from ercan.validation import generated_suites
 
     stale = []
+    index = render_index(registry())
     generated = {PROJECT_ROOT / "docs" / "data_dictionary.md": render_data_dictionary(PRODUCTS), **generated_suites()}
+    for page in (PROJECT_ROOT / "docs" / "sources.md", PROJECT_ROOT / "sample_data" / "README.md"):
+        generated[page] = with_index(page.read_text(encoding="utf-8"), index)
     for path, text in generated.items():
         if not path.exists() or path.read_text(encoding="utf-8") != text:
             stale.append(path)
