@@ -23,13 +23,13 @@ import pyarrow as pa
 
 import ercan.catalog
 from ercan.catalog.build import build_catalog
-from ercan import schema, snapshots, state
+from ercan import landing, schema, snapshots, state
 from ercan.accounting.products import Options, build
 from ercan.dictionaries import unified
 from ercan.errors import ConfigError, SourceError
 from ercan.product_gates import distinct, gate_products
 from ercan.publish import PRODUCTS, publish, remove_incomplete
-from ercan.sources import EXPECTATIONS, SAMPLE_DATA, Harmonizer, registry
+from ercan.sources import EXPECTATIONS, Harmonizer, registry
 from ercan.storage import Storage, crash_point, is_transient
 from ercan.validation import SCHEMA_SUITE, load_suite, suite_sha256, validate, warm_up
 
@@ -55,11 +55,19 @@ class GateOutcome:
 
 
 def ingest_landing(storage: Storage, harmonizer: Harmonizer) -> list[dict]:
-    """The nightly ingest: snapshot each input's landing file (the shipped sample data)."""
-    return [
-        snapshots.ingest(storage, harmonizer, role, str(SAMPLE_DATA / relative))
-        for role, relative in harmonizer.source.inputs.items()
-    ]
+    """The nightly ingest: snapshot each input's file in the landing zone, downloaded from its origin
+    URL or seeded from the sample data first as needed (`ercan.landing`)."""
+    ingested = []
+    current = state.load(storage, harmonizer.source.id).get("current", {})
+    for role in harmonizer.source.inputs:
+        try:
+            landed = landing.land(storage, harmonizer.source, role)
+        except landing.NothingLanded:
+            if role in current:
+                continue  # a steward's `ercan ingest` stays current until a file lands
+            raise
+        ingested.append(snapshots.ingest_landed(storage, harmonizer, role, landed))
+    return ingested
 
 
 # The stages in order; a rerun starts at one of them (`ercan rerun --from`).
@@ -221,7 +229,8 @@ def quality_rows(storage: Storage) -> pd.DataFrame:
         key = state.load(storage, source_id).get("quality")
         if key and storage.exists("staging", source_id, f"{key}.quality.parquet"):
             frames.append(storage.read_parquet("staging", source_id, f"{key}.quality.parquet").to_pandas())
-    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    # no source has results yet (a fresh store whose only source was quarantined before its gate ran)
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=PRODUCTS["quality"].columns)
 
 
 def account(storage: Storage) -> dict[str, pa.Table | pd.DataFrame]:

@@ -1,9 +1,10 @@
 """Ingest: raw files copied into the store, content-addressed by SHA-256, never edited.
 
-The same bytes twice are one snapshot. Each source has, per input role, a *current* snapshot:
-the nightly run ingests the source's landing file and makes it current only when its bytes are
-new, so a steward's `ercan ingest` of a corrected file stays current until the landing file
-itself changes.
+The same bytes twice are one snapshot. Each source has, per input role, a *current* snapshot: a
+steward's `ercan ingest` makes its file current; the nightly ingests the role's landing file
+(`ercan.landing`) and makes it current only when a newer file has landed, i.e. its bytes differ
+from those of the landing file it saw last. So a steward's file stays current until another file
+lands, and an older landing file never comes back over it.
 """
 
 from __future__ import annotations
@@ -17,12 +18,14 @@ import fsspec
 
 from ercan import state
 from ercan.errors import ConfigError, SourceError
-from ercan.sources import Harmonizer, RawFile
+from ercan.landing import Landed
+from ercan.sources import Harmonizer, RawFile, Source
 from ercan.storage import Storage
 
 
 def ingest(storage: Storage, harmonizer: Harmonizer, role: str, location: str, *, steward: bool = False) -> dict:
-    """Snapshot one raw file for `role`; returns its metadata (with `new` telling if the bytes were new)."""
+    """Snapshot one raw file (a local path or URL) for `role`; returns its metadata (with `new` telling
+    if the bytes were new). A steward's file (`steward`) becomes the role's current snapshot."""
     source = harmonizer.source
     if role not in source.inputs:
         raise ConfigError(f"source {source.id!r} has no input {role!r}; its inputs are {sorted(source.inputs)}")
@@ -31,8 +34,36 @@ def ingest(storage: Storage, harmonizer: Harmonizer, role: str, location: str, *
             data = f.read()
     except OSError as e:
         raise SourceError(f"cannot read the raw file: {e}", source=source.id, file=str(location)) from None
+    meta = _snapshot(storage, source, role, data, PurePath(str(location)).name, str(location))
+    if steward:
+        with state.update(storage, source.id) as current:
+            _make_current(current, role, meta)
+    return meta
+
+
+def ingest_landed(storage: Storage, harmonizer: Harmonizer, role: str, landed: Landed) -> dict:
+    """Snapshot the role's landing file (the nightly); returns its metadata, with `new` (the bytes were
+    new) and `current` (it became the current snapshot).
+
+    It becomes current only when its bytes differ from the last landing file seen for the role (kept
+    as `landing` in the source's state), even if they were snapshotted before: a file that lands
+    again after another is newer. A seed replaces no current snapshot: the sample data is never
+    newer than a file a steward ingested before the store's first nightly."""
+    source = harmonizer.source
+    meta = _snapshot(storage, source, role, storage.read_bytes(*landed.parts), landed.parts[-1], landed.origin)
+    if state.load(storage, source.id).get("landing", {}).get(role) == meta["sha256"]:
+        return {**meta, "current": False}  # nothing new landed (the state is not written again)
+    with state.update(storage, source.id) as current:
+        current.setdefault("landing", {})[role] = meta["sha256"]
+        made_current = not (landed.seeded and role in current.get("current", {}))
+        if made_current:
+            _make_current(current, role, meta)
+    return {**meta, "current": made_current}
+
+
+def _snapshot(storage: Storage, source: Source, role: str, data: bytes, name: str, origin: str) -> dict:
+    """Store `data` under its SHA-256 with who/when/license/origin, unless those bytes are stored already."""
     sha = hashlib.sha256(data).hexdigest()
-    name = PurePath(str(location)).name
     meta = storage.read_json("snapshots", source.id, sha, "meta.json")
     new = meta is None
     if new:
@@ -43,17 +74,19 @@ def ingest(storage: Storage, harmonizer: Harmonizer, role: str, location: str, *
             "role": role,
             "source": source.id,
             "bytes": len(data),
-            "origin": str(location),
+            "origin": origin,
             "ingested_at": datetime.now(UTC).isoformat(),
             "ingested_by": getpass.getuser(),
             "license": source.license,
             "citation": source.citation,
         }
         storage.write_json(meta, "snapshots", source.id, sha, "meta.json")
-    if new or steward:
-        with state.update(storage, source.id) as current:
-            current.setdefault("current", {})[role] = {"sha256": sha, "name": meta["name"]}
     return {**meta, "new": new}
+
+
+def _make_current(current: dict, role: str, meta: dict) -> None:
+    """In a source's state (inside `state.update`): the snapshot `meta` is the role's current one."""
+    current.setdefault("current", {})[role] = {"sha256": meta["sha256"], "name": meta["name"]}
 
 
 def current_files(storage: Storage, harmonizer: Harmonizer) -> dict[str, RawFile]:

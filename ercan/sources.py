@@ -27,7 +27,7 @@ import pyarrow as pa
 from pydantic import BaseModel, ConfigDict, Field
 
 import ercan.harmonizers
-from ercan.errors import ConfigError, did_you_mean
+from ercan.errors import ConfigError, SourceError, did_you_mean
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SAMPLE_DATA = PROJECT_ROOT / "sample_data"
@@ -120,7 +120,10 @@ def _declared(folder: Path, suite_folder: Path) -> Harmonizer:
     """The harmonizer of a declared source: `<folder>/source.yaml` read by the layout readers."""
     from ercan.declaration import DECLARATION, DeclaredSource
 
-    declared = DeclaredSource(folder)
+    try:
+        declared = DeclaredSource(folder)
+    except ConfigError as e:
+        return _undeclarable(folder, suite_folder, e)
     d = declared.declaration
     source = Source(
         id=d.id, title=d.title, publisher=d.publisher, license=d.license, citation=d.citation,
@@ -129,6 +132,18 @@ def _declared(folder: Path, suite_folder: Path) -> Harmonizer:
         product=d.product, origin=d.origin,
     )
     return Harmonizer(source, declared.harmonize, folder / DECLARATION, suite_folder, declared)
+
+
+def _undeclarable(folder: Path, suite_folder: Path, error: ConfigError) -> Harmonizer:
+    """A source whose declaration does not load: registered under its folder's name, so that its gate
+    quarantines it with the error (naming the file and key) while every other source runs."""
+    unknown = "unknown: its declaration does not load"
+    source = Source(id=folder.name, title=unknown, publisher=unknown, license=unknown, citation=unknown, inputs={})
+
+    def harmonize(files):
+        raise SourceError(str(error), hint="Fix the declaration (the raw files stay as they are) and rerun the source.")
+
+    return Harmonizer(source, harmonize, folder / "source.yaml", suite_folder)
 
 
 def _declared_folders() -> Iterator[tuple[Path, Path]]:

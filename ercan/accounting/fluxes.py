@@ -118,6 +118,7 @@ def gain_loss(observations: pd.DataFrame) -> pd.DataFrame:
         interval_low=low, interval_high=high,
         snapshot=[join_snapshots(p) for p in zip(pairs["snapshot_gain"], pairs["snapshot_loss"])],
         flag="derived", method="gain_loss",
+        pool=None, category=None,  # a budget's terms are of no pool or category; every method's rows carry both
     )
 
 
