@@ -518,3 +518,45 @@ def main() -> None:
     except ErcanError as e:
         errors.print(f"[bold red]error:[/] {e}")
         sys.exit(2)
+
+
+@app.command("new-source", epilog=examples(
+    ("draft a source from its raw file", "ercan new-source cikd2025 ~/Downloads/forest_indicators_table1.csv"),
+    ("a source of two files, drafted into another checkout", "ercan new-source nfi_peru extent.csv stocks.csv --into ../ercan-fork"),
+    ("then review the draft and run it", "ercan rerun cikd2025"),
+    footer="Exit status: 0 the draft was written, 2 the id exists, a file is missing, or another usage error.",
+))
+def new_source(
+    source: Annotated[str, typer.Argument(help="The new source's id (lower case, digits and _).")],
+    paths: Annotated[list[Path], typer.Argument(help="Its raw files (CSV, .xlsx; JSON is described for a hook).")],
+    into: Annotated[Path | None, typer.Option("--into", help="The project root to write into (default: this project's).")] = None,
+) -> None:
+    """Sniff raw files and write a draft source: harmonizers/ID/source.yaml, expectations/ID.json, sample_data/ID/.
+
+    Each file's encoding, delimiter, preamble, header and footer rows, wide or long layout, digit
+    grouping, unit hints, area and year columns are detected; the draft says how sure each is, and
+    what could not be decided is printed. An existing source is never overwritten.
+    """
+    from ercan.sniff import new_source as draft_source
+    from ercan.sources import PROJECT_ROOT
+
+    try:
+        draft = draft_source(source, paths, into or PROJECT_ROOT)
+    except ConfigError as e:
+        raise _fail(e, 2) from None
+    for found in draft.sniffs:
+        table = Table("detected", "value", "how sure", "how", title=f"{found.name} ({found.format})")
+        for key, guess in found.guesses.items():
+            table.add_row(key, escape(str(guess.value))[:60], guess.sure, escape(guess.how))
+        for column in found.columns:
+            if column.kind in ("area", "year") or column.unit_text:
+                what = column.kind + (f" ({column.codes}, {column.share:.0%} matched)" if column.kind == "area" else "")
+                what += f" unit {column.unit_text!r}" + (f" → {column.variable}" if column.variable else "") if column.unit_text else ""
+                table.add_row(f"column {escape(column.name)}", escape(what), "", "")
+        console.print(table)
+    if draft.undecided:
+        console.print("[bold yellow]could not decide[/] (TODO comments in the draft):")
+        for item in draft.undecided:
+            console.print(f"  - {escape(item)}")
+    console.print(f"wrote {draft.declaration}, {draft.suite} and {draft.sample}/ (the files and a SOURCE.txt stub)")
+    console.print(f"next: review the draft, fill in its TODOs, then `ercan rerun {source}` (docs/adding_a_source.md)")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import getpass
 import hashlib
+import io
 from datetime import UTC, datetime
 from pathlib import PurePath
 
@@ -19,7 +20,7 @@ import fsspec
 from ercan import state
 from ercan.errors import ConfigError, SourceError
 from ercan.landing import Landed
-from ercan.sources import Harmonizer, RawFile, Source
+from ercan.sources import Harmonizer, RawFile, Source, registry
 from ercan.storage import Storage
 
 
@@ -34,11 +35,36 @@ def ingest(storage: Storage, harmonizer: Harmonizer, role: str, location: str, *
             data = f.read()
     except OSError as e:
         raise SourceError(f"cannot read the raw file: {e}", source=source.id, file=str(location)) from None
-    meta = _snapshot(storage, source, role, data, PurePath(str(location)).name, str(location))
+    name = PurePath(str(location)).name
+    if steward:
+        refuse_misfit(harmonizer, role, RawFile(role, name, hashlib.sha256(data).hexdigest(), lambda: io.BytesIO(data)))
+    meta = _snapshot(storage, source, role, data, name, str(location))
     if steward:
         with state.update(storage, source.id) as current:
             _make_current(current, role, meta)
     return meta
+
+
+def refuse_misfit(harmonizer: Harmonizer, role: str, raw: RawFile) -> None:
+    """A file a steward files under a declared source's input must have that input's declared layout
+    (its reading and columns); one that does not is refused before anything is stored, naming the
+    declared sources' inputs whose layout it does have."""
+    if harmonizer.declared is None:
+        return  # a source still coded in Python declares no layout to compare with
+    problem = harmonizer.declared.misfit(role, raw)
+    if problem is None:
+        return
+    fits = [f"`ercan ingest {other.source.id} {raw.name} --role {other_role}`"
+            for other in registry().values() if other.declared is not None
+            for other_role in other.source.inputs
+            if (other.source.id, other_role) != (harmonizer.source.id, role) and other.declared.misfit(other_role, raw) is None]
+    where = f"it has the layout of another input: ingest it with {' or '.join(fits)}" if fits else \
+        "it has the layout of no declared source's input"
+    raise SourceError(
+        f"does not have the layout declared for input {role!r} ({problem.what}); {where}",
+        source=harmonizer.source.id, file=raw.name,
+        hint="Nothing was ingested. If the publisher changed the layout, update the source's declaration first.",
+    )
 
 
 def ingest_landed(storage: Storage, harmonizer: Harmonizer, role: str, landed: Landed) -> dict:

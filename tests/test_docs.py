@@ -12,7 +12,7 @@ QUOTED = re.findall(r"<!-- file: (\S+) -->\n```\w*\n(.*?)```\n", GUIDE.read_text
 
 
 def test_the_guide_quotes_the_example_files():
-    assert {path for path, _ in QUOTED} >= {"harmonizers/cikd2024.py", "expectations/cikd2024.json",
+    assert {path for path, _ in QUOTED} >= {"harmonizers/cikd2024/source.yaml", "expectations/cikd2024.json",
                                             "tests/test_harmonizer_cikd2024.py"}
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import shutil
 from pathlib import Path
 
 import pandas as pd
@@ -19,14 +20,16 @@ from conftest import edited_copy, harmonize_sample, replace_line
 from pydantic import ValidationError
 
 from ercan import schema
-from ercan.errors import SourceError
-from ercan.sources import SAMPLE_DATA, get
-from ercan.harmonizers import crf_austria
+from ercan.declaration import DeclaredSource
+from ercan.errors import ConfigError, SourceError
+from ercan.sources import PROJECT_ROOT, SAMPLE_DATA, get
 
 SOURCE_ID = "crf_austria"
 INPUT = SAMPLE_DATA / get(SOURCE_ID).source.inputs["table_4a"]
 FILE = INPUT.name
 CONIFEROUS, DECIDUOUS = "CRF:4.A.1/coniferous", "CRF:4.A.1/deciduous"
+DECLARED = PROJECT_ROOT / "harmonizers" / SOURCE_ID
+HOOK = DeclaredSource(DECLARED).hook
 
 
 @pytest.fixture(scope="module")
@@ -159,8 +162,8 @@ def test_any_header_whitespace_reads_the_same(tmp_path, rows, spelling):
 def test_headers_equal_once_stripped(tmp_path):
     path = drifted(tmp_path, replace_line(1, "litter,", "litter ,"))
     path.write_text(path.read_text(encoding="utf-8").replace("dead_wood,", "litter,", 1), encoding="utf-8")
-    with pytest.raises(SourceError, match=re.escape(f"file {FILE!r}, row 1, column 'litter ': column 'litter ' is "
-                                                    "'litter' once stripped of whitespace, like column 9")):
+    with pytest.raises(SourceError, match=re.escape(f"file {FILE!r}, row 1: header 'litter' appears more than once "
+                                                    "(columns 9 and 10, each header stripped of surrounding spaces)")):
         harmonize_copy(path)
 
 
@@ -204,7 +207,7 @@ def test_new_column_is_not_silently_dropped(tmp_path):
         return [line.rstrip("\n") + (",area_mineral\n" if i == 0 else ",1.0\n") for i, line in enumerate(lines)]
 
     with pytest.raises(SourceError, match=re.escape(f"file {FILE!r}, row 1, column 'area_mineral': column "
-                                                    "'area_mineral' is not in crosswalks/crf_austria_columns.csv")):
+                                                    "'area_mineral' is neither read nor listed as not kept")):
         harmonize_copy(drifted(tmp_path, add_column))
 
 
@@ -230,8 +233,8 @@ def test_bad_cell_in_a_column_not_kept_is_still_reported(tmp_path):
 
 def test_unknown_country(tmp_path):
     path = drifted(tmp_path, replace_line(3, "AT,", "AUT,"))
-    with pytest.raises(SourceError, match=re.escape(f"file {FILE!r}, row 3, column 'country': unknown country "
-                                                    "code 'AUT' (did you mean 'AT'?)")):
+    with pytest.raises(SourceError, match=re.escape(f"file {FILE!r}, row 3, column 'country': unknown value "
+                                                    "'AUT' (did you mean 'AT'?)")):
         harmonize_copy(path)
 
 
@@ -275,27 +278,35 @@ def test_header_only(tmp_path):
         harmonize_copy(drifted(tmp_path, lambda lines: lines[:1]))
 
 
-# --- the crosswalks are checked when they are loaded (a small model built here, not a file) -------
+# --- the declaration and the row crosswalk are checked when they are loaded ---------------------
 
 
-def test_crosswalk_unit_that_cannot_be_converted():
-    with pytest.raises(ValidationError, match=r"unit 'kt C' cannot be converted to 't C/yr'"):
-        crf_austria.ColumnMapping(column="dead_wood", keep=True, variable="carbon_stock_change", pool="dead_wood",
-                                  unit="kt C", note="")
-    with pytest.raises(ValidationError, match=r"unknown unit 'kt Cc/yr'"):
-        crf_austria.ColumnMapping(column="dead_wood", keep=True, variable="carbon_stock_change", pool="dead_wood",
-                                  unit="kt Cc/yr", note="")
+def declared_copy(tmp_path: Path, old: str, new: str) -> Path:
+    """A copy of the source's folder whose source.yaml has `old` replaced by `new`."""
+    folder = tmp_path / SOURCE_ID
+    shutil.copytree(DECLARED, folder, ignore=shutil.ignore_patterns("__pycache__"))
+    text = (folder / "source.yaml").read_text()
+    assert old in text
+    (folder / "source.yaml").write_text(text.replace(old, new, 1))
+    return folder
 
 
-def test_crosswalk_vocabularies():
-    with pytest.raises(ValidationError, match=r"unknown pool 'deadwood' \(did you mean 'dead_wood'\?\)"):
-        crf_austria.ColumnMapping(column="dead_wood", keep=True, variable="carbon_stock_change", pool="deadwood",
-                                  unit="kt C/yr", note="")
+def test_declared_unit_that_cannot_be_converted(tmp_path):
+    dead_wood = "pool: dead_wood, unit: kt C/yr"
+    with pytest.raises(ConfigError, match=r"unit 'kt C' cannot be converted to 't C/yr'"):
+        DeclaredSource(declared_copy(tmp_path, dead_wood, "pool: dead_wood, unit: kt C"))
+    with pytest.raises(ConfigError, match=r"unknown unit 'kt Cc/yr'"):
+        DeclaredSource(declared_copy(tmp_path / "again", dead_wood, "pool: dead_wood, unit: kt Cc/yr"))
+
+
+def test_declared_and_crosswalk_vocabularies(tmp_path):
+    with pytest.raises(ConfigError, match=r"unknown pool 'deadwood' \(did you mean 'dead_wood'\?\)"):
+        DeclaredSource(declared_copy(tmp_path, "pool: dead_wood,", "pool: deadwood,"))
     with pytest.raises(ValidationError, match=r"'forest' is not one of"):
-        crf_austria.RowMapping(land_use="x", subdivision="y", occurrence=1, keep=True, category="CRF:4.A.1/y",
-                               land_category="forest", note="")
+        HOOK.RowMapping(land_use="x", subdivision="y", occurrence=1, keep=True, category="CRF:4.A.1/y",
+                        land_category="forest", note="")
 
 
-def test_every_crosswalk_entry_is_used_by_the_shipped_file():
-    assert set(crf_austria.COLUMNS) == set(_raw().columns) - {"country", "year", "land_use", "subdivision"}
-    assert len(crf_austria.ROWS) == len(_raw())
+def test_every_column_and_crosswalk_entry_is_used_by_the_shipped_file():
+    assert set(HOOK.VALUE_COLUMNS) == set(_raw().columns) - set(HOOK.LABELS)
+    assert len(HOOK.ROWS) == len(_raw())

@@ -195,3 +195,9 @@ def test_header_only(tmp_path):
     path = drifted(tmp_path, lambda text: text[:1])
     with pytest.raises(SourceError, match="has a header but no data rows"):
         harmonize_sample(SOURCE_ID, monthly=path)
+
+
+def test_row_without_a_month(tmp_path):
+    path = drifted(tmp_path, replace_line(13, ",200801,", ",,"))
+    with pytest.raises(SourceError, match=re.escape(f"file {FILE!r}, row 13, column 'Date': has no month in column 'Date'")):
+        harmonize_sample(SOURCE_ID, monthly=path)

@@ -123,8 +123,9 @@ def test_unknown_unit_in_title(tmp_path):
 
 def test_title_without_unit(tmp_path):
     path = drifted(tmp_path, replace_line(1, "FRA 2015 forest area (1000 ha)", "FRA 2015 forest area"))
-    message = (f"file {FILE!r}, row 1, column 'B': the title row should read like 'FRA 2015 forest area (1000 ha)' "
-               "but reads 'FRA 2015 forest area'")
+    message = (f"file {FILE!r}, row 1, column 'B': no cell matches the unit pattern "
+               r"^FRA 2015 forest area \((?P<unit>[^()]+)\)$: the line reads 'FRA 2015 forest area'. "
+               "If the file states its unit elsewhere or otherwise: Declare `read.unit_in")
     with pytest.raises(SourceError, match=re.escape(message)):
         harmonize_copy(path)
 
@@ -149,21 +150,23 @@ def test_grand_total_column_is_not_silently_summed(tmp_path):
         ends = [",\n", ",Grand Total\n"] + [",1\n"] * (len(lines) - 2)  # title, header, data rows
         return [line.rstrip("\n") + end for line, end in zip(lines, ends)]
 
-    with pytest.raises(SourceError, match=re.escape(f"file {FILE!r}, row 2, column 'G': column 'Grand Total' is not "
-                                                    "a year of FRA 2015 nor the label column")):
+    with pytest.raises(SourceError, match=re.escape(f"file {FILE!r}, row 2, column 'Grand Total': the column "
+                                                    "(spreadsheet column G) is read by no key of the declaration")):
         harmonize_copy(drifted(tmp_path, add_column))
 
 
 def test_unknown_code_names_row_column_and_closest_code(tmp_path):
     path = drifted(tmp_path, replace_line(236, "ZWE,", "ZWEE,"))
-    with pytest.raises(SourceError, match=re.escape(f"file {FILE!r}, row 236, column 'Row Labels': unknown area code "
-                                                    "'ZWEE' (did you mean 'ZWE'?)")):
+    with pytest.raises(SourceError, match=re.escape(f"file {FILE!r}, row 236, column 'Row Labels': unknown ISO 3166-1 "
+                                                    "alpha-3 code 'ZWEE' (did you mean 'ZWE'?). After checking what it "
+                                                    "is: add it, with the reason, to fra2015_codes.csv")):
         harmonize_copy(path)
 
 
 def test_pivot_blank_label_is_unknown(tmp_path):
     path = drifted(tmp_path, replace_line(4, "ABW,", "(blank),"))
-    with pytest.raises(SourceError, match=re.escape("row 4, column 'Row Labels': unknown area code '(blank)'")):
+    with pytest.raises(SourceError, match=re.escape("row 4, column 'Row Labels': unknown ISO 3166-1 alpha-3 code "
+                                                    "'(blank)'")):
         harmonize_copy(path)
 
 
@@ -175,12 +178,13 @@ def test_non_numeric_cell(tmp_path):
 
 def test_repeated_code(tmp_path):
     path = drifted(tmp_path, lambda lines: lines + [lines[2]])
-    with pytest.raises(SourceError, match=re.escape(f"file {FILE!r}, row 237, column 'Row Labels': area 'MAR' appears "
-                                                    "again (first at row 3)")):
+    with pytest.raises(SourceError, match=re.escape(f"file {FILE!r}, row 237, column '1990': the value for "
+                                                    "{'area_code': 'MAR', 'year': 1990, 'land_category': 'forest_land', "
+                                                    "'variable': 'area'} appears again (first at line 3)")):
         harmonize_copy(path)
 
 
 def test_header_only(tmp_path):
     path = drifted(tmp_path, lambda lines: lines[:2])
-    with pytest.raises(SourceError, match=re.escape(f"file {FILE!r}: has no data rows below the title and header")):
+    with pytest.raises(SourceError, match=re.escape(f"file {FILE!r}, row 3: has a header but no data rows")):
         harmonize_copy(path)

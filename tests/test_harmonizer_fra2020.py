@@ -4,15 +4,19 @@ Cells are named as Excel shows them: row 6 is Angola, 67 China, 78 Indonesia, 24
 columns M..Q are the trend years 1990, 2000, 2010, 2015, 2020.
 """
 
-import openpyxl
-import pytest
-from pydantic import ValidationError
+import shutil
 
-from conftest import harmonize_sample
+import openpyxl
+import pandas as pd
+import pytest
+
+from conftest import harmonize_sample, sample_files
+from ercan.declaration import DeclaredSource
 from ercan.errors import SourceError
-from ercan.harmonizers.fra2020 import SHEETS, SheetMapping
 from ercan.schema import OBSERVATION_KEY
-from ercan.sources import SAMPLE_DATA
+from ercan.sources import PROJECT_ROOT, SAMPLE_DATA
+
+DECLARED = PROJECT_ROOT / "harmonizers" / "fra2020"
 
 EXTENT = SAMPLE_DATA / "fra2020" / "1_Forest_extent_characteristics_and_changes_en.xlsx"
 CARBON = SAMPLE_DATA / "fra2020" / "2_Forest_growing_stock_biomass_and_carbon_en.xlsx"
@@ -143,19 +147,36 @@ def test_row_counts_by_sheet_kind(fra):
 
 
 def test_every_sheet_of_both_workbooks_is_decided():
-    """The crosswalk lists each sheet once, read or with the reason it is not."""
+    """The declaration lists each sheet once, read or with the reason it is not; sheets.csv says
+    what each read sheet measures."""
+    inputs = DeclaredSource(DECLARED).declaration.inputs
+    measured = pd.read_csv(DECLARED / "sheets.csv").sheet
     for role, path in (("extent", EXTENT), ("carbon", CARBON)):
-        listed = [m.sheet for m in SHEETS if m.workbook == role]
-        assert sorted(listed) == sorted(openpyxl.load_workbook(path, read_only=True).sheetnames)
-    assert {m.sheet for m in SHEETS if not m.read} == {"Introduction", "ToC"}
+        read, skipped = inputs[role].read.sheets, inputs[role].read.skip_sheets
+        assert sorted([*read, *skipped]) == sorted(openpyxl.load_workbook(path, read_only=True).sheetnames)
+        assert set(skipped) == {"Introduction", "ToC"}
+    assert sorted(measured) == sorted([*inputs["extent"].read.sheets, *inputs["carbon"].read.sheets])
 
 
-def test_a_typo_in_the_sheet_crosswalk_fails_at_load():
-    row = SHEETS[2].model_dump()
-    with pytest.raises(ValidationError, match=r"unknown variable 'growing_stocks' \(did you mean 'growing_stock'\?\)"):
-        SheetMapping(**{**row, "variable": "growing_stocks"})
-    with pytest.raises(ValidationError, match="category"):
-        SheetMapping(**{**row, "category": "planted_forest"})  # no FRA: prefix
+def declared_copy(tmp_path, edit) -> DeclaredSource:
+    """The source from a copy of its folder whose sheets.csv has `edit(text) -> text` applied."""
+    folder = tmp_path / "fra2020"
+    shutil.copytree(DECLARED, folder)
+    crosswalk = folder / "sheets.csv"
+    crosswalk.write_text(edit(crosswalk.read_text()))
+    return DeclaredSource(folder)
+
+
+def test_a_typo_in_the_sheet_crosswalk_is_an_error(tmp_path):
+    def typo(old, new):
+        return lambda text: text.replace(old, new, 1)
+    source = declared_copy(tmp_path, typo("2a_GS_Forest,growing_stock,", "2a_GS_Forest,growing_stocks,"))
+    with pytest.raises(SourceError, match=r"sheet '2a_GS_Forest'.*unknown variable 'growing_stocks' "
+                                          r"\(did you mean 'growing_stock'\?\)"):
+        source.harmonize(sample_files("fra2020"))
+    source = declared_copy(tmp_path / "2", typo(",FRA:planted_forest,", ",planted_forest,"))  # no FRA: prefix
+    with pytest.raises(SourceError, match=r"sheets.csv', row 5: unknown category 'planted_forest'"):
+        source.harmonize(sample_files("fra2020"))
 
 
 def test_countries_sit_in_fra_regions_from_the_sheet_layout(fra):
@@ -184,9 +205,10 @@ def test_header_row_removed_names_file_sheet_and_row(tmp_path):
     path = edited_extent(tmp_path, lambda wb: wb["1a_Forest"].delete_rows(2))
     with pytest.raises(SourceError) as error:
         harmonize_sample("fra2020", extent=path)
-    message = str(error.value)
-    assert f"file '{EXTENT.name}'" in message and "sheet '1a_Forest'" in message and "row 2" in message
-    assert "header row was removed" in message
+    message = str(error.value)  # the merged ISO3 header A2:A5 now starts at a blank row
+    assert message.startswith(f"file '{EXTENT.name}', sheet '1a_Forest', row 6, column 'A': has values but no "
+                              "header in rows 2-5")
+    assert "Declare `skip_rows` or `header_rows`" in message
 
 
 def test_text_in_a_value_cell_names_the_cell(tmp_path):
@@ -206,7 +228,7 @@ def test_renamed_sheet_suggests_the_closest(tmp_path):
 def test_unknown_region_is_reported_with_its_row(tmp_path):
     def edit(wb):
         wb["1a_Forest"]["B29"] = "Eastern & Southern Africa"
-    with pytest.raises(SourceError, match=r"row 29, column 'B': unknown region 'Eastern & Southern Africa'"):
+    with pytest.raises(SourceError, match=r"row 29, column 'B \(Country/region\)': unknown region 'Eastern & Southern Africa'"):
         harmonize_sample("fra2020", extent=edited_extent(tmp_path, edit))
 
 
@@ -220,15 +242,15 @@ def test_not_a_workbook(tmp_path):
 def test_an_unexpected_sheet_is_named_with_the_closest_known(tmp_path):
     def edit(wb):
         wb.copy_worksheet(wb["1b_Planted_for"]).title = "1b_Planted_forest"
-    with pytest.raises(SourceError, match=r"sheet '1b_Planted_forest': unexpected sheet '1b_Planted_forest' "
-                                          r"\(did you mean '1b_Planted_for'\?\)"):
+    with pytest.raises(SourceError, match=r"sheet '1b_Planted_forest': sheet '1b_Planted_forest' is not declared "
+                                          r"\(did you mean '1b_Planted_for'\?\)\. Declare `sheets` or `skip_sheets`"):
         harmonize_sample("fra2020", extent=edited_extent(tmp_path, edit))
 
 
 def test_a_renamed_sheet_that_is_not_read_is_unexpected_too(tmp_path):
     def edit(wb):
         wb["ToC"].title = "ToCs"
-    with pytest.raises(SourceError, match=r"unexpected sheet 'ToCs' \(did you mean 'ToC'\?\)"):
+    with pytest.raises(SourceError, match=r"sheet 'ToCs' is not declared \(did you mean 'ToC'\?\)"):
         harmonize_sample("fra2020", extent=edited_extent(tmp_path, edit))
 
 
@@ -236,7 +258,7 @@ def test_a_renamed_sheet_of_the_carbon_workbook(tmp_path):
     def edit(wb):
         wb["2c_DW"].title = "2c_DWB"
     path = edited_extent(tmp_path, edit, original=CARBON)
-    with pytest.raises(SourceError, match=rf"file '{CARBON.name}', sheet '2c_DW': sheet '2c_DW' is missing "
+    with pytest.raises(SourceError, match=rf"file '{CARBON.name}': sheet '2c_DW' is missing "
                                           r"\(did you mean '2c_DWB'\?\)"):
         harmonize_sample("fra2020", carbon=path)
 
@@ -247,4 +269,22 @@ def test_a_partial_series_on_a_sheet_whose_region_rows_are_kept_is_an_error(tmp_
         wb["1a_OWL"]["M6"] = None  # Angola, 1990
     with pytest.raises(SourceError, match=r"sheet '1a_OWL', row 6: country 'AGO' reports only part of the series "
                                           r"\(no value for \[1990\]\).*Set region_rows to 'dropped'"):
+        harmonize_sample("fra2020", extent=edited_extent(tmp_path, edit))
+
+
+def test_a_region_listed_twice_with_other_figures_is_an_error(tmp_path):
+    """Europe is a subregion (row 186) and a region (row 257): the repeat must carry the same figures."""
+    def edit(wb):
+        sheet = wb["1a_Forest"]
+        row = next(r for r in range(250, 261) if sheet[f"B{r}"].value == "Europe")
+        sheet[f"Q{row}"] = 1.0
+    with pytest.raises(SourceError, match=r"sheet '1a_Forest', row 25\d: region 'Europe' appears twice with different values"):
+        harmonize_sample("fra2020", extent=edited_extent(tmp_path, edit))
+
+
+def test_a_subregion_count_that_does_not_match_its_rows_is_an_error(tmp_path):
+    def edit(wb):
+        wb["1a_Forest"]["C29"] = 24  # Eastern and Southern Africa closes 23 country rows
+    with pytest.raises(SourceError, match=r"sheet '1a_Forest', row 29, column 'C \(Total # of countries\)': subregion "
+                                          r"'Eastern and Southern Africa' says it has 24 countries but 23 country rows"):
         harmonize_sample("fra2020", extent=edited_extent(tmp_path, edit))

@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import math
+import re
 
 import pytest
 from conftest import edited_copy, harmonize_sample, replace_line, sample_files
 
 from ercan import schema
+from ercan.declaration import DeclaredSource
 from ercan.errors import SourceError
+from ercan.reference import class_bounds
+from ercan.sources import PROJECT_ROOT
 
 SOURCE_ID = "ipcc_factors_jrc"
+DECLARED = PROJECT_ROOT / "harmonizers" / SOURCE_ID
 
 
 @pytest.fixture(scope="module")
@@ -114,8 +119,27 @@ def test_an_unknown_zone_names_its_row_and_the_closest(tmp_path):
 
 def test_an_unknown_forest_type_names_its_row_and_the_closest(tmp_path):
     changed = edited_copy(tmp_path, SOURCE_ID, "bcef_temperate", replace_line(5, "pines", "pine"))
-    with pytest.raises(SourceError, match=r"row 5, column 'forest_type': unknown forest type 'pine' \(did you mean 'pines'\?\)"):
+    with pytest.raises(SourceError, match=r"row 5, column 'forest_type': unknown value 'pine' \(did you mean 'pines'\?\)"
+                                          r".*inputs.bcef_temperate.columns.forest_type.map"):
         harmonize_sample(SOURCE_ID, bcef_temperate=changed)
+
+
+def test_declared_growing_stock_ranges_are_those_of_the_headers():
+    # source.yaml declares each class column's [min, max); the headers the hook checks must give the same
+    for role in ("bcef_boreal", "bcef_temperate", "bcef_mediterranean"):
+        blocks = DeclaredSource(DECLARED).declaration.inputs[role].values
+        printed = [re.match(r"gs_(\d+)_(\d+|INF)$", b.columns[0], flags=re.IGNORECASE).groups() for b in blocks]
+        classes = [(float(low), None if high.upper() == "INF" else float(high)) for low, high in printed]
+        declared = [(b.set["condition_min"], b.set["condition_max"]) for b in blocks]
+        assert class_bounds(classes) == declared, role
+
+
+def test_root_to_shoot_classes_that_leave_a_gap_are_refused(tmp_path):
+    # line 6: temperate,con,0,50 then line 7: 50,150 -> 60,150 leaves 50-60 uncovered
+    changed = edited_copy(tmp_path, SOURCE_ID, "root_to_shoot", replace_line(7, "con,50,150", "con,60,150"))
+    with pytest.raises(SourceError, match=r"file 'ipcc_root_to_shoot_ratio.csv', row 6, column 'lower/upper': class "
+                                          r"60-150 does not follow class 0-50"):
+        harmonize_sample(SOURCE_ID, root_to_shoot=changed)
 
 
 def test_a_non_numeric_cell_names_its_row_and_column(tmp_path):

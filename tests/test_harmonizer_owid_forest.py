@@ -90,7 +90,7 @@ def test_aggregates_are_reported_world_and_fra_regions(rows):
 
 
 def test_aggregates_area_of_year_2015_is_dropped(rows, raw):
-    """OWID's aggregate rows hold FRA's 2020 area under Year 2015 (see the module docstring)."""
+    """OWID's aggregate rows hold FRA's 2020 area under Year 2015 (see `notes` in harmonizers/owid_forest/source.yaml)."""
     aggregates = rows[rows.area_level != "national"]
     assert sorted(set(aggregates.year[aggregates.variable == "area"])) == [1990, 2000, 2010]
     assert set(rows.year[(rows.variable == "area") & (rows.area_level == "national")]) == {1990, 2000, 2010, 2015}
@@ -174,14 +174,17 @@ def test_renamed_column(tmp_path):
 
 def test_unknown_country_name(tmp_path):
     path = edited_copy(tmp_path, SOURCE_ID, "forest", replace_line(862, "Timor,", "Channel Islands,"))
-    with pytest.raises(SourceError, match=re.escape(f"file {DATA!r}, row 862, column 'Entity': unknown country or "
-                                                    "region name 'Channel Islands'")):
+    with pytest.raises(SourceError, match=re.escape(f"file {DATA!r}, row 862, column 'Entity': unknown country name "
+                                                    "'Channel Islands' (did you mean 'Cayman Islands'?). After checking "
+                                                    "what it is: add each country's name, with its ISO3 and why, to "
+                                                    "harmonizers/owid_forest/country_names.csv (name,iso3,note); any "
+                                                    "other area to owid_forest_aggregates.csv.")):
         harmonize_sample(SOURCE_ID, forest=path)
 
 
 def test_misspelt_region_suggests_the_closest_name(tmp_path):
     path = edited_copy(tmp_path, SOURCE_ID, "forest", replace_line(9, "Africa,", "Afrika,"))
-    with pytest.raises(SourceError, match=re.escape("row 9, column 'Entity': unknown country or region name 'Afrika' "
+    with pytest.raises(SourceError, match=re.escape("row 9, column 'Entity': unknown country name 'Afrika' "
                                                     "(did you mean 'Africa'?)")):
         harmonize_sample(SOURCE_ID, forest=path)
 
@@ -189,8 +192,9 @@ def test_misspelt_region_suggests_the_closest_name(tmp_path):
 def test_two_names_for_one_country(tmp_path):
     path = edited_copy(tmp_path, SOURCE_ID, "forest",
                        lambda lines: lines + [lines[861].replace("Timor,", "East Timor,")])
-    with pytest.raises(SourceError, match=re.escape(f"file {DATA!r}, row 974, column 'Entity': area and Year "
-                                                    "'TLS|1990' appear again (first at row 862)")):
+    with pytest.raises(SourceError, match=re.escape(f"file {DATA!r}, row 974, column 'Forest area': the value for "
+                                                    "{'area_code': 'TLS', 'year': 1990, 'land_category': 'forest_land', "
+                                                    "'variable': 'area'} appears again (first at line 862)")):
         harmonize_sample(SOURCE_ID, forest=path)
 
 
@@ -215,8 +219,11 @@ def test_datapackage_with_another_conversion_factor(tmp_path):
         fields["Forest area"]["owidDisplaySettings"] = json.dumps({**settings, "conversionFactor": 1})
 
     with pytest.raises(SourceError, match=re.escape(f"file {PACKAGE!r}, column 'Forest area': field 'Forest area' is "
-                                                    "displayed in 'hectares' with conversionFactor 1, but "
-                                                    "harmonizers/owid_forest.py reads its values as '1000 ha'")):
+                                                    "displayed in 'hectares' with conversionFactor 1, but the "
+                                                    "declaration reads its values as '1000 ha' (expects 'hectares' "
+                                                    "with conversionFactor 1000). OWID changed the column's unit: "
+                                                    "check it and update the column's `unit` under "
+                                                    "inputs.forest.values")):
         harmonize_sample(SOURCE_ID, datapackage=with_package(tmp_path, edit))
 
 
@@ -249,5 +256,5 @@ def test_datapackage_that_is_not_json(tmp_path):
 def test_missing_datapackage_role():
     files = sample_files(SOURCE_ID)
     del files["datapackage"]
-    with pytest.raises(SourceError, match=re.escape("no file for role(s) ['datapackage']")):
+    with pytest.raises(SourceError, match=re.escape("no file for role 'datapackage'")):
         get(SOURCE_ID).harmonize(files)

@@ -10,9 +10,8 @@ import pandas as pd
 import pytest
 
 from ercan.errors import SourceError
-from ercan.harmonizers import unfccc_non_annex_i as h
 from ercan.schema import LAND_CATEGORIES, OBSERVATION_KEY
-from ercan.sources import SAMPLE_DATA, get
+from ercan.sources import PROJECT_ROOT, SAMPLE_DATA, get
 
 from conftest import harmonize_sample
 
@@ -153,8 +152,10 @@ def test_each_category_read_once(rows):
 
 
 def test_crosswalks_are_well_formed():
-    categories = pd.read_csv(h.CROSSWALKS / "unfccc_ipcc1996_categories.csv", dtype=str, keep_default_na=False)
-    assert list(categories.columns) == ["category", "code", "land_category", "note"]
+    categories = pd.read_csv(PROJECT_ROOT / "harmonizers" / SOURCE_ID / "unfccc_ipcc1996_categories.csv", dtype=str,
+                             keep_default_na=False)
+    assert list(categories.columns) == ["name", "category", "land_category", "note"]
+    assert categories.category.str.fullmatch(r"IPCC1996:5(\.[A-Z])?").all()
     assert set(categories.land_category) <= set(LAND_CATEGORIES)
     assert (categories.note != "").all()
 
@@ -179,22 +180,24 @@ def test_missing_column(tmp_path):
 
 def test_unknown_unit(tmp_path):
     path = edited(tmp_path, AFG_5A, "Unit", "Mg CO₂ equivalent")
-    with pytest.raises(SourceError, match=rf"file '{NAME}', row {AFG_5A}, column 'Unit': unknown unit "
-                       r"'Mg CO₂ equivalent' \(did you mean 'Gg CO₂ equivalent'\?\)"):
+    with pytest.raises(SourceError, match=rf"file '{NAME}', row {AFG_5A}, column 'Unit': unknown value "
+                       r"'Mg CO₂ equivalent' \(did you mean 'Gg CO₂ equivalent'\?\), not in "
+                       r"inputs.inventory.columns.Unit.map"):
         harmonize_sample(SOURCE_ID, inventory=path)
 
 
 def test_unknown_party(tmp_path):
     path = edited(tmp_path, ZWE_5A, "Party", "Zimbabwi")
-    with pytest.raises(SourceError, match=rf"file '{NAME}', row {ZWE_5A}, column 'Party': unknown Party name "
-                       r"'Zimbabwi' \(did you mean 'Zimbabwe'\?\)"):
+    with pytest.raises(SourceError, match=rf"file '{NAME}', row {ZWE_5A}, column 'Party': unknown country name "
+                       r"'Zimbabwi' \(did you mean 'Zimbabwe'\?\)\. After checking what it is: add each country's "
+                       r"name, with its ISO3 and why, to harmonizers/unfccc_non_annex_i/country_names.csv"):
         harmonize_sample(SOURCE_ID, inventory=path)
 
 
 def test_unknown_category(tmp_path):
     path = edited(tmp_path, AFG_5A, "Category", "5.F Harvested Wood Products")
-    with pytest.raises(SourceError, match=rf"file '{NAME}', row {AFG_5A}, column 'Category': unknown IPCC 1996 "
-                       r"category '5.F Harvested Wood Products'"):
+    with pytest.raises(SourceError, match=rf"file '{NAME}', row {AFG_5A}, column 'Category': unknown value "
+                       r"'5.F Harvested Wood Products', not in unfccc_ipcc1996_categories.csv"):
         harmonize_sample(SOURCE_ID, inventory=path)
 
 
@@ -222,9 +225,14 @@ def test_line_with_a_field_too_many_or_too_few(tmp_path, row, change):
         harmonize_sample(SOURCE_ID, inventory=path)
 
 
-def test_blank_line_inside(tmp_path):
+def test_blank_line_inside_is_skipped_and_the_lines_stay_exact(tmp_path):
+    # the reader skips a blank line; every other row keeps its file line, so messages still name it
     lines = LINES[:ALB_5C] + [""] + LINES[ALB_5C:]
-    with pytest.raises(SourceError, match=rf"file '{NAME}', row {ALB_5C + 1}: is blank"):
+    assert len(harmonize_sample(SOURCE_ID, inventory=written(tmp_path, lines))) == len(harmonize_sample(SOURCE_ID))
+    fields = lines[CAF_5B].split(",")  # CAF_5B is one line further down now
+    fields[HEADER.index("2005")] = "n.a."
+    lines[CAF_5B] = ",".join(fields)
+    with pytest.raises(SourceError, match=rf"file '{NAME}', row {CAF_5B + 1}, column '2005': 'n.a.' is not a number"):
         harmonize_sample(SOURCE_ID, inventory=written(tmp_path, lines))
 
 
@@ -266,6 +274,7 @@ def test_repeated_row_that_disagrees(tmp_path):
 
 def test_row_given_twice(tmp_path):
     lines = LINES[:-1] + [LINES[AFG_5A - 1], ""]
-    with pytest.raises(SourceError, match=rf"file '{NAME}', row {len(LINES)}, column 'Party': AFG category 5.A "
-                       rf"\(Aggregate GHGs\) is reported by rows {AFG_5A}, {len(LINES)}"):
+    with pytest.raises(SourceError, match=rf"file '{NAME}', row {len(LINES)}, column '2005': the value for "
+                       r"\{'area_code': 'AFG', 'year': 2005, 'land_category': 'forest_land', 'category': "
+                       rf"'IPCC1996:5.A', 'variable': 'net_emissions'\}} appears again \(first at line {AFG_5A}\)"):
         harmonize_sample(SOURCE_ID, inventory=written(tmp_path, lines))
