@@ -17,7 +17,7 @@ import pyarrow.compute as pc
 
 from ercan.accounting.stocks import join_snapshots
 from ercan.dictionaries import unified
-from ercan.schema import ADDITIVE_VARIABLES, conform_table, plain
+from ercan.schema import ADDITIVE_VARIABLES, OBSERVATION_KEY, conform_table, plain
 
 # What a site's value is summed by: its enclosing area (its parent) and what the value is.
 GROUP = ["parent_code", "source", "variable", "pool", "land_category", "category", "year", "unit"]
@@ -58,7 +58,10 @@ def split_sites(table: pa.Table) -> tuple[pd.DataFrame, SiteSums]:
     their sums (SiteSums). The sums are taken over the whole table by level and kept for the sites,
     so the site rows (nearly all of a plot-level source's) are never copied out of it."""
     is_site = pc.fill_null(pc.equal(table["area_level"], "site"), False)
+    # In key order: sums and seeded Monte Carlo draws (one per row, in order) then depend on the rows'
+    # values alone, not on the order a harmonizer happened to emit them in.
     rest = conform_table(table.filter(pc.invert(is_site))).to_pandas()
+    rest = rest.sort_values(list(OBSERVATION_KEY), kind="stable", na_position="first", ignore_index=True)
     if not pc.any(is_site).as_py():
         return rest, SiteSums.empty()
     # Arrow groups dictionary-encoded keys only when every chunk shares one dictionary (each staged
