@@ -1,5 +1,6 @@
-"""Area codes: country names → ISO 3166-1 alpha-3 through country_converter, with a reviewed
-override file (`harmonizers/crosswalks/country_names.csv`) for the names it misses or gets wrong."""
+"""Area codes: country names → ISO 3166-1 alpha-3 through country_converter. The names it misses or
+gets wrong are reviewed per source, in that source's own `country_names.csv` (ercan.readers
+`codes: country_name`), so one source's override never changes another's codes."""
 
 from __future__ import annotations
 
@@ -10,14 +11,13 @@ from functools import cache
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
-from ercan.sources import PROJECT_ROOT
-
-OVERRIDES_FILE = PROJECT_ROOT / "harmonizers" / "crosswalks" / "country_names.csv"
 _NOT_FOUND = "not found"
 _ISO3 = re.compile(r"^[A-Z]{3}$")
 
 
 class CountryName(BaseModel):
+    """A reviewed name of a source's `country_names.csv`."""
+
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     name: str
@@ -25,28 +25,21 @@ class CountryName(BaseModel):
     note: str
 
 
-@cache
-def overrides() -> dict[str, str]:
-    rows = pd.read_csv(OVERRIDES_FILE, dtype=str, keep_default_na=False).to_dict("records")
-    return {row["name"]: CountryName(**row).iso3 for row in rows}
-
-
 _LONGEST_NAME = 200
 
 
 def iso3_for_names(names: Iterable[str]) -> dict[str, str]:
-    """{name: ISO3} for these names: the reviewed overrides first, then country_converter.
-    Names neither knows are absent (harmonize.map_codes then reports them with the closest name)."""
-    known = overrides()
+    """{name: ISO3} for these names, by country_converter. Names it does not know are absent (the
+    reader reports them with the closest name)."""
     # A runaway cell is no name: coco's regexes take minutes on a megabyte, and no country name
     # is longer than ~60 characters.
-    unique = sorted({n for n in names if isinstance(n, str) and len(n) <= _LONGEST_NAME} - set(known))
+    unique = sorted({n for n in names if isinstance(n, str) and len(n) <= _LONGEST_NAME})
     # src="regex": a 3-letter name is not taken for an ISO3 code. coco's not_found=None returns the
     # name itself, so a sentinel marks misses.
     found = _country_converter().convert(unique, src="regex", to="ISO3", not_found=_NOT_FOUND) if unique else []
     found = [found] if isinstance(found, str) else found
     codes = {name: code for name, code in zip(unique, found) if isinstance(code, str) and _ISO3.match(code)}
-    return {**codes, **known}
+    return codes
 
 
 @cache
