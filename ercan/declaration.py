@@ -183,9 +183,6 @@ class Input(_Model):
     drop: tuple[Drop, ...] = ()
     # `error`: a column no key reads is an error (a pivot's Grand Total column must not pass unseen)
     other_columns: Literal["ignore", "error"] = "ignore"
-    # columns the source's `cells` hook adds (what it derives from several cells, e.g. a range's
-    # midpoint): read like the file's own, but not looked for in a landed file's layout (`misfit`)
-    hook_columns: tuple[str, ...] = ()
 
     @model_validator(mode="after")
     def _values_unless_for_the_hook(self):
@@ -213,8 +210,6 @@ class Declaration(_Model):
     def _vocabulary(self):
         columns = self.target_columns
         for role, spec in self.inputs.items():
-            if spec.hook_columns and not self.hook:
-                raise ValueError(f"inputs.{role}: `hook_columns` are added by the source's hook: set `hook: true`")
             named = [f for c in spec.columns.values() for f in c.fields]
             named += [*spec.set, *(f for block in spec.values for f in block.set)]
             named += [block.header for block in spec.values if block.header]
@@ -327,16 +322,21 @@ class DeclaredSource:
         with raw.open() as f:
             return readers.read_csv_cells(f.read(), spec.read, file=raw.name, role=role)
 
-    def misfit(self, role: str, raw) -> SourceError | None:
-        """Why `raw` does not have the layout declared for `role` (its reading and its declared
-        columns: the fingerprint ingest checks), or None when it fits."""
+    def misfit(self, role: str, raw) -> SourceError | None | bool:
+        """Whether `raw` has the layout declared for `role`, the fingerprint ingest checks: None when it
+        has, the error naming the declared column it lacks when it reads but has not, and False when the
+        declaration gives no fingerprint to compare with (a hook reads the file or its cells) or the file
+        does not read at all (its gate then quarantines it with the reader's precise error)."""
         spec = self.declaration.inputs[role]
-        if spec.read.format == "hook":
-            return None  # read by the source's own code: no declared layout to compare with
+        if spec.read.format == "hook" or hasattr(self.hook, "cells"):
+            return False
         try:
             cells = self._cells(spec, role, raw)
-            declared = [*spec.columns, *(c for b in spec.values for c in b.columns)]
-            readers.require_columns(cells, [c for c in declared if c not in spec.hook_columns], file=raw.name, role=role)
+        except SourceError:
+            return False
+        try:
+            readers.require_columns(cells, [*spec.columns, *(c for b in spec.values for c in b.columns)],
+                                    file=raw.name, role=role)
             for block in spec.values:
                 if block.pattern and not any(re.fullmatch(block.pattern, str(c)) for c in cells.columns):
                     raise SourceError(f"no column header matches {block.pattern!r}", file=raw.name)
@@ -384,7 +384,7 @@ class DeclaredSource:
             long["value"] = readers.parse_numbers(long["value"], long[LINE], spec.read.digit_grouping, file=raw.name,
                                                   column=long["_column"], role=role) if len(long) else long["value"]
             long = long[long["value"].notna()].reset_index(drop=True)
-            long = self._in_canonical_units(long, raw.name, role)
+            long = self._in_canonical_units(long, raw.name, role, unit_column=self._unit_column(spec))
         except SourceError as e:
             raise e.located(sheet=sheet) from None
         return long
@@ -545,9 +545,15 @@ class DeclaredSource:
             parts.append(part)
         return pd.concat(parts, ignore_index=True)
 
-    def _in_canonical_units(self, long: pd.DataFrame, file: str, role: str) -> pd.DataFrame:
+    @staticmethod
+    def _unit_column(spec: Input) -> str | None:
+        """The column whose text is each row's unit (`to: unit`), if the input has one."""
+        return next((column for column, how in spec.columns.items() if how.to == "unit"), None)
+
+    def _in_canonical_units(self, long: pd.DataFrame, file: str, role: str, *, unit_column: str | None = None
+                            ) -> pd.DataFrame:
         """`unit` holds the source's unit until here; values become the variable's (or parameter's)
-        canonical unit through pint."""
+        canonical unit through pint. A unit read from a column is an error at that column's cell."""
         measure = "variable" if self.declaration.product == "observations" else "parameter"
         units = schema.VARIABLE_UNITS if measure == "variable" else schema.REFERENCE_PARAMETERS
         if "unit" not in long or long["unit"].isna().any():
@@ -564,5 +570,9 @@ class DeclaredSource:
             try:
                 values[at] = convert(values[at], source_unit, canonical)
             except SourceError as e:
-                raise e.located(file=file, row=int(long[LINE].iloc[at[0]]), column=long["_column"].iloc[at[0]]) from None
+                if unit_column is not None:  # the file's own unit text, not a declared unit: the fix is a mapping
+                    e.hint = (f"If the text is a unit written otherwise, map it under inputs.{role}.columns."
+                              f"{unit_column}.map (a unit ercan does not know yet is defined in ercan/units.txt).")
+                raise e.located(file=file, row=int(long[LINE].iloc[at[0]]),
+                                column=unit_column or long["_column"].iloc[at[0]]) from None
         return long.assign(value=values, unit=target)

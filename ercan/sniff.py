@@ -101,6 +101,8 @@ class FileSniff:
     rows: int = 0
     sheets: dict[str, tuple[int, list[str]]] = field(default_factory=dict)  # xlsx: sheet -> (row, header)
     shape: str | None = None  # json
+    records: str | None = None  # json: the top-level key holding the list of records (none: the document is it)
+    record_keys: list[str] = field(default_factory=list)  # json: the records' fields
     undecided: list[str] = field(default_factory=list)
     title_text: str = ""  # preamble/title lines, for unit hints
 
@@ -603,18 +605,22 @@ def _sniff_json(path: Path) -> FileSniff:
         found.shape = f"not readable JSON ({e})"
     else:
         if isinstance(data, list) and data and all(isinstance(r, dict) for r in data[:100]):
-            keys = list(dict.fromkeys(k for r in data[:100] for k in r))
+            keys = found.record_keys = list(dict.fromkeys(k for r in data[:100] for k in r))
             found.shape = f"records list: {len(data)} records, keys {', '.join(keys[:12])}{' …' if len(keys) > 12 else ''}"
         elif isinstance(data, list):
             found.shape = f"list of {len(data)} {type(data[0]).__name__ if data else 'items'}"
         elif isinstance(data, dict):
             keys = list(data)
             found.shape = f"nested object, top-level keys {', '.join(map(str, keys[:12]))}{' …' if len(keys) > 12 else ''}"
+            lists = [k for k in keys if isinstance(data[k], list) and data[k] and isinstance(data[k][0], dict)]
+            if lists:  # the first list of records: what `records:` points the JSON reader at
+                found.records = str(lists[0])
+                found.record_keys = list(dict.fromkeys(k for r in data[lists[0]][:100] for k in r))
         else:
             found.shape = type(data).__name__
     found.guesses["shape"] = Guess(found.shape, "sure", "json.loads")
-    found.undecided.append(f"{path.name}: the declared readers read csv only (Reading.format); the draft gives its "
-                           "shape as a comment")
+    found.undecided.append(f"{path.name}: which fields carry values, and which nested lists to `flatten`; "
+                           "the draft gives the JSON's shape as a comment")
     return found
 
 
@@ -685,7 +691,11 @@ def _input_yaml(role: str, found: FileSniff) -> list[str]:
                                                                           + (" …" if len(header) > 15 else "")))
         if found.shape:
             lines.append(f"    # JSON shape: {found.shape}")
-        if found.format not in _formats() and "hook" in _formats():
+        if found.format == "json" and "json" in _formats() and found.record_keys:
+            records = f", records: {_q(found.records)}" if found.records else ""
+            lines += [f"    read: {{format: json{records}}}  # unsure: the first list of records",
+                      "    values:", f"      - columns: [{_q(found.record_keys[-1])}]  # TODO: the fields that carry values"]
+        elif found.format not in _formats() and "hook" in _formats():
             lines.append("    read: {format: hook}  # TODO: read by harmonizers/<id>/hook.py (`rows(rows, files)`)")
         elif found.format == "xlsx" and found.sheets:
             header = next((h for _, h in found.sheets.values() if h), [])

@@ -97,7 +97,7 @@ CASES = [
     pytest.param("fra2015", "forest_area", edit("fra2015", "forest_area", list, encoding="utf-16"),
                  "error", "is not utf-8-sig text", id="utf16"),
     pytest.param("china_nfi9", "provinces", edit("china_nfi9", "provinces", list, encoding="gb18030"),
-                 "error", "is not UTF-8 text", id="gb18030"),
+                 "error", "is not utf-8-sig text", id="gb18030"),
     pytest.param("owid_forest", "forest", edit("owid_forest", "forest", list, encoding="utf-8-sig"),
                  "same", None, id="utf8_bom"),
     # -- line endings

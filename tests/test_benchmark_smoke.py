@@ -49,7 +49,7 @@ def test_output_rows_are_right(bench):
     cat = intake.from_yaml_file(f"{report['store']}/catalog.yaml")
     reconciliation = cat["reconciliation"].read().set_index("area_code")
     # 34 provinces (2018, their plots add up to the shipped 9th-NFI areas) and CHN (2018, the sum of the
-    # 34 provincial areas against the national 22044.62 万公顷: +9.84 %, see harmonizers/china_nfi9.py)
+    # 34 provincial areas against the national 22044.62 万公顷: +9.84 %, see the notes of harmonizers/china_nfi9/source.yaml)
     assert len(reconciliation) == 35 == report["reference"]["reconciliation"]
     provinces = reconciliation.drop(index="CHN")
     assert provinces["within_tolerance"].all() and (provinces["members_reporting"] > 0).all()

@@ -3,19 +3,21 @@
 Lines are named as in the file (header = line 1).
 """
 
-import pytest
-from pydantic import ValidationError
+import shutil
 
+import pytest
 from conftest import edited_copy, harmonize_sample, replace_line, sample_files
+
 from ercan.accounting.fluxes import reported
+from ercan.declaration import DeclaredSource
 from ercan.errors import SourceError
-from ercan.harmonizers.programme_figures import FIGURES, Figure, skipped
 from ercan.schema import OBSERVATION_KEY
-from ercan.sources import SAMPLE_DATA, registry
+from ercan.sources import PROJECT_ROOT, SAMPLE_DATA, get, registry
 from ercan.validation import SCHEMA_SUITE, load_suite, validate
 
 SOURCE_ID = "programme_figures"
 FILE = "literature_figures.csv"
+DECLARED = PROJECT_ROOT / "harmonizers" / SOURCE_ID
 
 
 @pytest.fixture(scope="module")
@@ -69,7 +71,7 @@ def test_inventory_period_areas_are_read_at_the_period_end(rows):
 def test_thirteen_observations_and_thirty_lines_skipped_each_with_a_reason(rows):
     assert len(rows) == 13
     assert not rows.duplicated(list(OBSERVATION_KEY)).any()
-    skip = skipped(sample_files(SOURCE_ID))
+    skip = get(SOURCE_ID).declared.hook.skipped(sample_files(SOURCE_ID))
     assert len(skip) == 30 and skip.reason.str.len().gt(0).all()
     reasons = dict(zip(skip.line, skip.reason))
     # every target, projection and estimate the file's note marks is skipped
@@ -96,11 +98,23 @@ def test_the_measures_table_is_shipped_but_not_ingested():
     assert list(registry()[SOURCE_ID].source.inputs.values()) == [f"{SOURCE_ID}/{FILE}"]
 
 
-def test_a_declaration_needs_a_variable_or_a_reason():
-    with pytest.raises(ValidationError, match="give a variable"):
-        Figure(area="China", quantity="x", unit_as_printed="%")
-    with pytest.raises(ValidationError, match=r"unknown variable 'forest_area' \(did you mean"):
-        Figure(**{**FIGURES[5].model_dump(), "variable": "forest_area"})
+def test_a_declaration_needs_a_variable_or_a_reason(tmp_path):
+    # figures.csv, line 7: forest area 1973-1976 (line 7 of the file)
+    kept = "China,forest area,1973-1976,million ha,area,forest_land,,,Mha,,,"
+    with pytest.raises(SourceError, match=r"file 'figures.csv', row 7: 'forest area': give a variable"):
+        figures_copy(tmp_path / "neither", kept, "China,forest area,1973-1976,million ha,,,,,,,,")
+    with pytest.raises(SourceError, match=r"row 7: 'forest area': unknown variable 'forest_area' \(did you mean"):
+        figures_copy(tmp_path / "unknown", kept, kept.replace(",area,", ",forest_area,"))
+
+
+def figures_copy(folder, old: str, new: str):
+    """Harmonize the sample with a copy of the source's folder whose figures.csv has `old` replaced by `new`."""
+    shutil.copytree(DECLARED, folder / SOURCE_ID)
+    path = folder / SOURCE_ID / "figures.csv"
+    text = path.read_text(encoding="utf-8")
+    assert old in text
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+    return DeclaredSource(folder / SOURCE_ID).harmonize(sample_files(SOURCE_ID))
 
 
 # --- drift: each error names the file, row and column and says what is wrong ---------------------

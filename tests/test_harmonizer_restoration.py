@@ -15,16 +15,17 @@ from conftest import edited_copy, harmonize_sample, replace_line, sample_files
 
 from ercan import schema
 from ercan.errors import SourceError
-from ercan.harmonizers import restoration
+from ercan.readers import LINE
 from ercan.sources import get, registry
 from ercan.validation import SCHEMA_SUITE, load_suite, validate
 
 SOURCE_ID = "restoration"
-INPUT = get(SOURCE_ID).source.inputs["facts"]
-FILE = Path(INPUT).name
+DECLARED = get(SOURCE_ID).declared
+FILE = DECLARED.declaration.inputs["facts"].file
+HOOK = DECLARED.hook
 KEPT_LINES = {9, 10, 13, 14, 15, 16, 17, 18, 19, 20, 22, 23, 24, 25, 27, 28, 31, 32, 33, 34, 38, 39, 40, 41, 42,
               45, 46, 47, 48, 49, 50, 55, 57, 58, 64, 66}
-# The skipped facts as the module docstring lists them, by reason.
+# The skipped facts as the declaration's notes list them, by reason.
 SKIPPED_LINES = {
     "metric": {2, 3, 35, 63, 5, 6, 56, 68, 7, 8, 21, 26, 29, 36, 60, 67},
     "no number": {11, 51, 52, 53, 54},
@@ -130,10 +131,11 @@ def test_codes_are_valid_iso3_or_m49(rows):
 
 
 def test_every_fact_is_kept_or_skipped_with_a_reason_as_documented():
-    facts = restoration.classify(sample_files(SOURCE_ID)["facts"])
+    raw = sample_files(SOURCE_ID)["facts"]
+    facts = HOOK.classify(HOOK.read(raw), raw.name)
     assert len(facts) == 68
-    assert set(facts.line[facts.reason.isna()]) == KEPT_LINES
-    skipped = restoration.skipped(sample_files(SOURCE_ID))
+    assert set(facts[LINE][facts.reason.isna()]) == KEPT_LINES
+    skipped = HOOK.skipped(sample_files(SOURCE_ID))
     by_reason = {
         "metric": "metric: ",
         "no number": "no number on the page",
@@ -142,10 +144,10 @@ def test_every_fact_is_kept_or_skipped_with_a_reason_as_documented():
         "superseded": "superseded",
     }
     for key, prefix in by_reason.items():
-        assert set(skipped.line[skipped.reason.str.startswith(prefix)]) == SKIPPED_LINES[key], key
-    assert set(skipped.line) | KEPT_LINES == set(range(2, 70))
-    for line in set(skipped.line):
-        assert re.search(rf"\b{line}\b", restoration.__doc__), line
+        assert set(skipped[LINE][skipped.reason.str.startswith(prefix)]) == SKIPPED_LINES[key], key
+    assert set(skipped[LINE]) | KEPT_LINES == set(range(2, 70))
+    for line in set(skipped[LINE]):
+        assert re.search(rf"\b{line}\b", DECLARED.declaration.notes), line
 
 
 def test_real_data_passes_the_suites(rows):

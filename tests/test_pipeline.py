@@ -135,7 +135,7 @@ def test_broken_workbook_quarantines_fra_and_keeps_what_was_published(first_run,
     listing = ercan("sources", storage=copy, prefect_home=prefect_home).stdout
     assert "quarantined" in listing and EXTENT.name in " ".join(listing.split())
     state = json.loads((copy / "state" / "sources" / "fra2020.json").read_text())
-    assert "sheet '1a_Forest', row 2" in state["reason"] and EXTENT.name in state["reason"]
+    assert "sheet '1a_Forest', row 6, column 'A': has values but no header" in state["reason"] and EXTENT.name in state["reason"]
     # FRA's last accepted rows still make the products: carbon stocks are unchanged and still served.
     served = load_in_fresh_process(copy, """
 df = cat["carbon_stocks"].read()

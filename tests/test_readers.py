@@ -523,3 +523,34 @@ def test_json_declared_source_reads_values_and_names_the_record_of_a_bad_one(tmp
     with pytest.raises(SourceError, match=re.escape("file 'table.csv', column 'rows.value': record 2: '1,5' is not a "
                                                     "number")):
         source.harmonize(files)
+
+
+# --- a unit read from a column (`to: unit`) ----------------------------------------------------
+
+
+_UNIT_COLUMN = """inputs:
+  table:
+    file: table.csv
+    columns:
+      year: {to: year}
+      unit: {to: unit}
+    values:
+      - columns: [value]
+    set: {area_code: WORLD, area_level: global, variable: area, land_category: all, flag: reported}
+"""
+
+
+def test_a_unit_column_converts_each_row_by_its_own_text(tmp_path):
+    source, files = _declared_source(tmp_path, _UNIT_COLUMN, "year,value,unit\n2000,2,kha\n2001,3,ha\n")
+    rows = source.harmonize(files).to_pandas().sort_values("year")
+    assert list(rows.value) == [2000.0, 3.0] and set(rows.unit) == {"ha"}
+
+
+@pytest.mark.parametrize("unit, problem", [("acres of wood", "unknown unit 'acres of wood'"),
+                                           ("t C", "unit 't C' cannot be converted to 'ha'")])
+def test_a_unit_column_error_names_the_cell_of_the_unit_and_its_mapping(tmp_path, unit, problem):
+    source, files = _declared_source(tmp_path, _UNIT_COLUMN, f"year,value,unit\n2000,2,ha\n2001,3,{unit}\n")
+    with pytest.raises(SourceError, match=re.escape(f"file 'table.csv', row 3, column 'unit': {problem}")) as e:
+        source.harmonize(files)
+    assert "inputs.table.columns.unit.map" in e.value.hint
+

@@ -1,74 +1,22 @@
-"""IPCC Tier 1 defaults as a processed parameter table (Earthshot Labs), and single IPCC default
-values quoted in code (reference factors, not observations).
-
-`tier1` (earthshot_IPCC_Tier1_parameters.csv): one row per FAO ecological zone (`ecozone`, GEZ
-names in lower case), continent and forest type ('natural' or a plantation genus/species). Read
-as Earthshot's own model (model_utilities/ipcc_tier_1.py) uses it, declared in `FACTORS`:
-
-- r0 / r20: above-ground biomass growth (t dm/ha/yr) of stands aged 0-20 / over 20 years →
-  `biomass_growth`, pool agb, condition stand_age [0, 20) / [20, open);
-- K20 / Kmax: above-ground biomass (t dm/ha) reached by 20 years / at most → `biomass_density`,
-  pool agb, condition stand_age [0, 20) / [20, open) (IPCC 2019's ≤20 / >20 year classes);
-- rs_young / rs_old: root-to-shoot ratio below / above `root_shoot_break` t dm/ha of above-ground
-  biomass → `root_to_shoot`, condition biomass_density [0, break) / [break, open);
-- `<name>_low` / `<name>_high` → value_low / value_high. Their meaning differs by row (range,
-  ± standard deviation, 95 % interval or Earthshot's default factors, per the
-  cap/rate_uncertainty_type columns, which are not carried: the schema has no field for it).
-
-The units are implied by the code, not written in the file. The table is **derived**: it does
-not say which IPCC table or edition each number comes from, so every row is flagged `derived`.
-`ecozone` → climatic_domain and the FAO GEZ 2010 name through `crosswalks/climate_zones.csv`
-('temperate oceanic' → temperate oceanic forest); `continent` → region (lower case).
-
-Decisions, all checked on every run:
-- Repeated rows: 5 rows repeat the row above them exactly (the oceania rows of boreal coniferous,
-  boreal mountain system, boreal tundra woodland, temperate oceanic broadleaf and coniferous):
-  each is read once. Two rows with the same zone, continent and forest type but different
-  figures are an error naming both rows.
-- A factor outside its own low-high interval is an error, except the reviewed cases in
-  `EXCLUDED`: in 6 rows the r20 cells repeat the row's r0_low, r0_high and K20 (a column shift in
-  the source), so r20 of those rows is not published.
-- Two forest types are misspelt ('acaica mangium', 'cedeus libani'): read as `SPELLINGS` says.
-- Some rows give K20 above Kmax (e.g. subtropical steppe coniferous: 110 vs 20 t/ha): kept as
-  given (Earthshot's model caps biomass at Kmax).
-
-`facts` (ipcc_default_values_facts.csv): one constant per row with the IPCC table as cited and the
-code it was read from. Each row is mapped, or skipped with its reason, in
-`crosswalks/ipcc_defaults_facts.csv` (a row the crosswalk lacks is an error); `reference` is the
-citation with where it was read; flag `reported` (values as the cited code states them). Skipped:
-the C → CO2 ratio 3.67 (a unit conversion) and a non-IPCC ratio (Mokany et al. 2006).
-"""
+"""What ipcc_defaults' declaration cannot say: the Tier 1 table's factors, each with its interval
+and the stand condition it holds for (some bounds read from a column), exact repeats read once,
+the interval check, and the facts expanded through their crosswalk (see `notes` in source.yaml).
+`cells` returns one row per factor in the fields the declaration maps one to one, in canonical units."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import pandas as pd
-import pyarrow as pa
 from pydantic import BaseModel, ConfigDict, model_validator
 
 from ercan import schema
 from ercan.errors import ConfigError, SourceError, did_you_mean
-from ercan.harmonize import finish, map_codes, parse_numbers, read_csv, require_columns, require_unique, to_unit
+from ercan.harmonize import map_codes, require_unique, to_unit
+from ercan.readers import LINE, parse_numbers, require_columns
 from ercan.reference import CLIMATE_ZONES, climate_zones, to_parameter_units
-from ercan.sources import Source
 
-SOURCE = Source(
-    id="ipcc_defaults",
-    title="IPCC Tier 1 defaults: biomass growth, biomass and root-to-shoot ratios by zone, continent and forest type; single default values",
-    publisher="Earthshot Labs (earthshot_model_utils); WRI carbon-budget and code comments citing the IPCC 2006 Guidelines",
-    license="none stated (Earthshot repository has no LICENSE); single facts cited from public code",
-    citation=(
-        "Earthshot-Labs/earthshot_model_utils@e7a2aba13b5c7e041c4bdb6b07cb393433eead82 "
-        "model_utilities/tests/data/IPCC_Tier1_parameters.csv (processed from IPCC Vol.4 Ch.4 Tier 1 defaults); "
-        "wri/carbon-budget@001fa9166bcfaab7eeba0f39ce9e2bdbe2cc0621 constants_and_names.py"
-    ),
-    inputs={
-        "tier1": "ipcc_defaults/earthshot_IPCC_Tier1_parameters.csv",
-        "facts": "ipcc_defaults/ipcc_default_values_facts.csv",
-    },
-    product="reference_factors",
-)
+FOLDER = Path(__file__).parent
 
 
 class Factor(BaseModel):
@@ -97,18 +45,6 @@ class Factor(BaseModel):
         return self
 
 
-class Exclusion(BaseModel):
-    """A reviewed factor that is not published, and why."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    ecozone: str
-    continent: str
-    forest_type: str
-    column: str
-    reason: str
-
-
 KEY_COLUMNS = ("ecozone", "continent", "forest_type")
 _STANDS_TO_20, _STANDS_OVER_20 = {"condition_min": 0, "condition_max": 20}, {"condition_min": 20}
 FACTORS = (
@@ -127,20 +63,18 @@ FACTORS = (
 )
 CONTINENTS = ("africa", "asia", "europe", "north america", "south america", "oceania")
 SPELLINGS = {"acaica mangium": "acacia mangium", "cedeus libani": "cedrus libani"}
-_SHIFTED = "the r20 cells repeat this row's r0_low, r0_high and K20 (a column shift in the source): r20 is unknown"
-EXCLUDED = tuple(
-    Exclusion(ecozone=zone, continent=continent, forest_type="natural", column="r20", reason=_SHIFTED)
-    for zone in ("temperate continental", "temperate mountain system")
-    for continent in ("asia", "europe", "oceania")
-)
+EXCLUDED_FILE = "excluded_factors.csv"  # reviewed factors that are not published, and why
+EXCLUDED = pd.read_csv(FOLDER / EXCLUDED_FILE, dtype=str, keep_default_na=False)
 TIER1_REFERENCE = "Earthshot IPCC Tier 1 table (processed from IPCC Vol.4 Ch.4 Tier 1 defaults; tables not stated)"
 
 FACT_COLUMNS = ("parameter", "ipcc_reference_as_cited", "ecozone_or_scope", "condition", "value", "unit", "source")
-CROSSWALK = Path(__file__).with_name("crosswalks") / "ipcc_defaults_facts.csv"
-FACTS = pd.read_csv(CROSSWALK, dtype=str, keep_default_na=False)
+CROSSWALK = "ipcc_defaults_facts.csv"
+FACTS = pd.read_csv(FOLDER / CROSSWALK, dtype=str, keep_default_na=False)
 # How the facts file writes its units, in the spellings ercan.units converts.
 FACT_UNITS = {"t C / t d.m.": "t C/t dm", "t d.m./ha": "t dm/ha", "ratio": "1", "t root d.m. / t shoot d.m.": "1",
               "t CO2 / t C": "t CO2/t C"}
+FIELDS = ["parameter", "pool", "climatic_domain", "ecological_zone", "region", "stratum", "condition_variable",
+          "condition_min", "condition_max", "value", "value_low", "value_high", "unit", "reference", "flag"]
 
 
 def _fact_keys(parameter: pd.Series, scope: pd.Series, condition: pd.Series) -> pd.Series:
@@ -148,39 +82,45 @@ def _fact_keys(parameter: pd.Series, scope: pd.Series, condition: pd.Series) -> 
     return parameter + " | " + scope + " | " + condition
 
 
-def _check_facts_crosswalk() -> None:
+def _check_crosswalks() -> None:
     read = FACTS[FACTS["read"] == "yes"]
     for field, known in (("parameter", schema.REFERENCE_PARAMETERS), ("zone", ["", *CLIMATE_ZONES.index]),
                          ("pool", ["", *schema.POOLS]), ("region", ["", *CONTINENTS]),
                          ("condition_variable", ["", *schema.CONDITION_VARIABLES]), ("flag", schema.FLAGS)):
         for value in read[field]:
             if value not in known:
-                raise ConfigError(f"harmonizers/crosswalks/{CROSSWALK.name}: unknown {field} {value!r}{did_you_mean(value, known)}")
+                raise ConfigError(f"harmonizers/ipcc_defaults/{CROSSWALK}: unknown {field} {value!r}{did_you_mean(value, known)}")
     if (FACTS["read"] == "no").any() and (FACTS.loc[FACTS["read"] == "no", "note"] == "").any():
-        raise ConfigError(f"harmonizers/crosswalks/{CROSSWALK.name}: a skipped fact needs its reason in `note`")
+        raise ConfigError(f"harmonizers/ipcc_defaults/{CROSSWALK}: a skipped fact needs its reason in `note`")
+    if (EXCLUDED["reason"] == "").any() or not set(EXCLUDED["column"]) <= {f.column for f in FACTORS}:
+        raise ConfigError(f"harmonizers/ipcc_defaults/{EXCLUDED_FILE}: each entry needs a factor column and its `reason`")
 
 
-_check_facts_crosswalk()
+_check_crosswalks()
 FACTS["key"] = _fact_keys(FACTS["parameter_text"], FACTS["scope"], FACTS["condition_text"])
 
 
-def harmonize(files) -> pa.Table:
-    missing = sorted(set(SOURCE.inputs) - set(files))
-    if missing:
-        raise SourceError(f"no file for role(s) {missing}", hint=f"Ingest the files for roles {sorted(SOURCE.inputs)}.")
-    rows = pd.concat([_tier1(files["tier1"]), _facts(files["facts"])], ignore_index=True)
-    rows["unit"] = rows["parameter"].map(schema.REFERENCE_PARAMETERS)
-    return finish(rows, SOURCE.id, schema.REFERENCE_COLUMNS)
+def cells(role: str, cells: pd.DataFrame, raw) -> pd.DataFrame:
+    # indexed by position in the file (line - 2), as the row-naming checks of ercan.harmonize expect
+    table = cells.fillna("").set_axis(cells[LINE] - 2)
+    rows = _tier1(table, raw) if role == "tier1" else _facts(table, raw)
+    rows = rows.assign(unit=rows["parameter"].map(schema.REFERENCE_PARAMETERS)).reindex(columns=[LINE, *FIELDS])
+    numbers = ["value", "value_low", "value_high", "condition_min", "condition_max"]
+    return rows.astype(object).where(rows.notna(), None).assign(**{c: _text(rows[c]) for c in numbers})
 
 
-def _tier1(raw) -> pd.DataFrame:
-    table = read_csv(raw)
+def _text(numbers: pd.Series) -> pd.Series:
+    """Numbers as text the declared reader parses back exactly (repr round-trips a float)."""
+    return numbers.astype("float64").map(lambda n: None if pd.isna(n) else repr(n)).astype(object)
+
+
+def _tier1(table: pd.DataFrame, raw) -> pd.DataFrame:
     numbers = list(dict.fromkeys(
         c for f in FACTORS for c in (f.column, f.low, f.high, f.condition_min, f.condition_max) if isinstance(c, str)
     ))
-    require_columns(table, [*KEY_COLUMNS, *numbers], file=raw.name)
-    keys = table[list(KEY_COLUMNS)].apply(lambda column: column.str.strip())
-    values = {c: parse_numbers(table[c], file=raw.name, column=c) for c in numbers}
+    require_columns(table, [*KEY_COLUMNS, *numbers], file=raw.name, role="tier1")
+    keys = table[list(KEY_COLUMNS)]
+    values = {c: parse_numbers(table[c], table[LINE], "none", file=raw.name, column=c, role="tier1") for c in numbers}
     common = pd.concat([
         climate_zones(keys["ecozone"], file=raw.name, column="ecozone"),
         pd.DataFrame({
@@ -189,9 +129,8 @@ def _tier1(raw) -> pd.DataFrame:
             "stratum": keys["forest_type"].replace(SPELLINGS),
         }),
     ], axis=1)
-    # Exact repeats of a row are read once; the same stratum with other figures is an error. The
-    # index stays the file position, so errors name the file's rows.
-    repeated = table.duplicated(keep="first")
+    # Exact repeats of a row are read once; the same stratum with other figures is an error.
+    repeated = table.drop(columns=[LINE]).duplicated(keep="first")
     keys, common = keys[~repeated], common[~repeated]
     require_unique(keys.apply("|".join, axis=1), what="ecozone|continent|forest_type", file=raw.name,
                    column="ecozone", hint="The two rows give different figures for the same stratum: keep the right one.")
@@ -209,8 +148,8 @@ def _tier1(raw) -> pd.DataFrame:
         canonical = schema.REFERENCE_PARAMETERS[factor.parameter]
         for column in ("value", "value_low", "value_high"):
             rows[column] = to_unit(rows[column].astype("float64"), factor.unit, canonical, file=raw.name)
-        frames.append(rows)
-    return pd.concat(frames, ignore_index=True).assign(flag="derived", reference=TIER1_REFERENCE, snapshot=raw.sha256)
+        frames.append(rows.assign(**{LINE: table.loc[rows.index, LINE]}))
+    return pd.concat(frames, ignore_index=True).assign(flag="derived", reference=TIER1_REFERENCE)
 
 
 def _bound(bound: float | str | None, values: dict[str, pd.Series]):
@@ -219,9 +158,8 @@ def _bound(bound: float | str | None, values: dict[str, pd.Series]):
 
 def _excluded(keys: pd.DataFrame, column: str) -> pd.Series:
     excluded = pd.Series(False, index=keys.index)
-    for e in EXCLUDED:
-        if e.column == column:
-            excluded |= (keys["ecozone"] == e.ecozone) & (keys["continent"] == e.continent) & (keys["forest_type"] == e.forest_type)
+    for e in EXCLUDED[EXCLUDED["column"] == column].itertuples():
+        excluded |= (keys["ecozone"] == e.ecozone) & (keys["continent"] == e.continent) & (keys["forest_type"] == e.forest_type)
     return excluded
 
 
@@ -234,32 +172,29 @@ def _check_interval(rows: pd.DataFrame, factor: Factor, file: str) -> None:
             f"{factor.column} = {row.value:g} lies outside its interval {factor.low} = {row.value_low:g}, "
             f"{factor.high} = {row.value_high:g}",
             file=file, row=2 + int(at), column=factor.column,
-            hint="A column is probably shifted: fix the row, or review it and add it to EXCLUDED in harmonizers/ipcc_defaults.py.",
+            hint=f"A column is probably shifted: review the row and, if so, list its factor in "
+                 f"harmonizers/ipcc_defaults/{EXCLUDED_FILE} with the reason.",
         )
 
 
-def _facts(raw) -> pd.DataFrame:
-    table = read_csv(raw)
-    require_columns(table, FACT_COLUMNS, file=raw.name)
-    table = table.apply(lambda column: column.str.strip())
+def _facts(table: pd.DataFrame, raw) -> pd.DataFrame:
+    require_columns(table, FACT_COLUMNS, file=raw.name, role="facts")
     keys = _fact_keys(table["parameter"], table["ecozone_or_scope"], table["condition"])
     map_codes(keys, {key: key for key in FACTS["key"]}, what="fact (parameter | ecozone_or_scope | condition)",
               file=raw.name, column="parameter")
     facts = pd.DataFrame({
         "key": keys,
-        "value": parse_numbers(table["value"], file=raw.name, column="value"),
+        LINE: table[LINE],
+        "value": parse_numbers(table["value"], table[LINE], "none", file=raw.name, column="value", role="facts"),
         "source_unit": map_codes(table["unit"], FACT_UNITS, what="unit", file=raw.name, column="unit"),
         "reference": table["ipcc_reference_as_cited"].str.strip("'") + " (read in " + table["source"] + ")",
     })
     rows = facts.merge(FACTS, on="key")  # a fact stated for two domains gives two rows
     rows = rows[rows["read"] == "yes"].reset_index(drop=True)
-    zones = climate_zones(rows["zone"], file=CROSSWALK.name, column="zone")
+    zones = climate_zones(rows["zone"], file=CROSSWALK, column="zone")
     rows = rows.replace("", None)
     return pd.concat([rows, zones], axis=1).assign(
         value=to_parameter_units(rows["value"], rows["parameter"], rows["source_unit"], file=raw.name),
         condition_min=pd.to_numeric(rows["condition_min"]),
         condition_max=pd.to_numeric(rows["condition_max"]),
-        snapshot=raw.sha256,
-    )[["parameter", "pool", "climatic_domain", "ecological_zone", "region", "stratum", "condition_variable",
-       "condition_min", "condition_max", "value", "reference", "flag", "snapshot"]]
-
+    )
