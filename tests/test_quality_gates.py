@@ -255,13 +255,22 @@ def test_corrupted_sources_are_quarantined_the_others_publish(corrupted_run):
 @pytest.mark.parametrize("source_id, expectation, column, example", [
     ("china_nfi9", "china_nfi9: expect_column_values_to_be_between", "'value'", "-718200.0"),
     ("cikd2024", "cikd2024: expect_column_values_to_be_between", "'value'", "328.0"),
-    ("fra2020", "schema: expect_compound_columns_to_be_unique", "'source,area_code,year,", "'area_code': 'AGO'"),
 ])
 def test_quarantine_reason_names_expectation_column_and_examples(corrupted_run, source_id, expectation, column, example):
     root, _, _ = corrupted_run
     state = json.loads((root / "state" / "sources" / f"{source_id}.json").read_text())
     assert state["status"] == "quarantined"
     assert expectation in state["reason"] and f"on column {column}" in state["reason"] and example in state["reason"]
+
+
+def test_a_repeated_key_is_named_with_the_file_line_of_both_rows(corrupted_run):
+    """The declared reader finds Angola's key twice before the gate's uniqueness check would, so the
+    reason names the workbook, the second row's line and column, and the first row's line."""
+    root, _, _ = corrupted_run
+    state = json.loads((root / "state" / "sources" / "fra2020.json").read_text())
+    assert state["status"] == "quarantined"
+    assert "file '1_Forest_extent_characteristics_and_changes_en.xlsx', row 7, column 'M (1990)'" in state["reason"]
+    assert "'area_code': 'AGO'" in state["reason"] and "appears again (first at line" in state["reason"]
 
 
 def test_the_catalog_still_serves_the_bad_sources_previous_rows(baseline, corrupted_run):
