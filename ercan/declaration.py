@@ -280,8 +280,8 @@ class DeclaredSource:
         digest = hashlib.sha256()
         for path in sorted(p for p in self.folder.rglob("*") if p.is_file() and "__pycache__" not in p.parts):
             digest.update(path.relative_to(self.folder).as_posix().encode() + b"\0" + path.read_bytes())
-        for module in (readers, __import__(__name__, fromlist=["_"])):
-            digest.update(Path(module.__file__).read_bytes())
+        for module_file in (readers.__file__, __file__):
+            digest.update(Path(module_file).read_bytes())
         return digest.hexdigest()
 
     @cached_property
@@ -322,18 +322,26 @@ class DeclaredSource:
         with raw.open() as f:
             return readers.read_csv_cells(f.read(), spec.read, file=raw.name, role=role)
 
-    def misfit(self, role: str, raw) -> SourceError | None | bool:
-        """Whether `raw` has the layout declared for `role`, the fingerprint ingest checks: None when it
-        has, the error naming the declared column it lacks when it reads but has not, and False when the
-        declaration gives no fingerprint to compare with (a hook reads the file or its cells) or the file
-        does not read at all (its gate then quarantines it with the reader's precise error)."""
+    def misfit(self, role: str, raw) -> SourceError | None:
+        """The error naming what `raw` lacks of the layout declared for `role` (the fingerprint ingest
+        checks), or None: it fits, or there is nothing to compare it with (a hook reads the file or its
+        cells, or the file does not read at all: its gate then quarantines it with the reader's error)."""
+        checked = self._layout_check(role, raw)
+        return checked if isinstance(checked, SourceError) else None
+
+    def fits(self, role: str, raw) -> bool:
+        """Whether `raw` reads and has every column declared for `role`."""
+        return self._layout_check(role, raw) is True
+
+    def _layout_check(self, role: str, raw) -> bool | SourceError | None:
+        """True (it fits), the SourceError of what it lacks, or None (no declared layout to compare)."""
         spec = self.declaration.inputs[role]
         if spec.read.format == "hook" or hasattr(self.hook, "cells"):
-            return False
+            return None
         try:
             cells = self._cells(spec, role, raw)
         except SourceError:
-            return False
+            return None
         try:
             readers.require_columns(cells, [*spec.columns, *(c for b in spec.values for c in b.columns)],
                                     file=raw.name, role=role)
@@ -342,7 +350,7 @@ class DeclaredSource:
                     raise SourceError(f"no column header matches {block.pattern!r}", file=raw.name)
         except SourceError as e:
             return e
-        return None
+        return True
 
     def _rows(self, role: str, spec: Input, raw) -> pd.DataFrame:
         cells = self._cells(spec, role, raw)

@@ -52,13 +52,13 @@ def refuse_misfit(harmonizer: Harmonizer, role: str, raw: RawFile) -> None:
     if harmonizer.declared is None:
         return  # a source still coded in Python declares no layout to compare with
     problem = harmonizer.declared.misfit(role, raw)
-    if not isinstance(problem, SourceError):
-        return  # it fits, or the declaration gives no layout to compare with
+    if problem is None:
+        return
     fits = [f"`ercan ingest {other.source.id} {raw.name} --role {other_role}`"
             for other in registry().values() if other.declared is not None
             for other_role in other.source.inputs
             if (other.source.id, other_role) != (harmonizer.source.id, role)
-            and other.declared.misfit(other_role, raw) is None]
+            and other.declared.fits(other_role, raw)]
     where = f"it has the layout of another input: ingest it with {' or '.join(fits)}" if fits else \
         "it has the layout of no declared source's input"
     raise SourceError(
