@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -29,9 +30,9 @@ from ercan.dictionaries import unified
 from ercan.errors import ConfigError, SourceError
 from ercan.product_gates import distinct, gate_products
 from ercan.publish import PRODUCTS, publish, remove_incomplete
-from ercan.sources import EXPECTATIONS, Harmonizer, registry
+from ercan.sources import EXPECTATIONS, Harmonizer, comparisons, registry
 from ercan.storage import Storage, crash_point, is_transient
-from ercan.validation import SCHEMA_SUITE, load_suite, suite_sha256, validate, warm_up
+from ercan.validation import SCHEMA_SUITE, load_suite, placed, suite_sha256, validate, warm_up
 
 
 # The rows each source's gate last validated and accepted in this process, as it read them (text dictionary-
@@ -155,7 +156,7 @@ def gate(storage: Storage, harmonizer: Harmonizer, *, force: bool = False, from_
     report = validate(table, [*schema_suites, own_suite], source_id)
     report.write(storage, source_id, "staging", source_id, key=key)
     if not report.passed:
-        reason = f"source {source_id!r} failed its quality gate: {report.reason()}"
+        reason = f"source {source_id!r} failed its quality gate: {report.reason(_places(storage, staged, table))}"
         return _quarantine(storage, source_id, key, reason, shas, key)
     if harmonizer.source.product == "observations":  # (accounting reads reference factors as plain text)
         _JUST_ACCEPTED[storage.root, source_id] = (harmonized, table)
@@ -176,9 +177,25 @@ def _stage(storage: Storage, harmonizer: Harmonizer, files, staged: tuple[str, .
     """The source's harmonized rows written to `staged`: a harmonizer returns one table or an iterator
     of tables (large sources), written as they come, so only one is held at a time. A SourceError
     raised on the way leaves nothing under `staged`."""
-    rows = harmonizer.harmonize(files)
+    if harmonizer.harmonize_with_places is not None:  # where each row was read, for the gate's words
+        rows, places = harmonizer.harmonize_with_places(files)  # (written first: the staged rows mark it complete)
+        storage.write_parquet(places, *_places_file(staged))
+    else:
+        rows = harmonizer.harmonize(files)
     columns = schema.OBSERVATION_COLUMNS if harmonizer.source.product == "observations" else schema.REFERENCE_COLUMNS
     storage.write_parquet_batches([rows] if isinstance(rows, pa.Table) else rows, schema.arrow_schema(columns), *staged)
+
+
+def _places_file(staged: tuple[str, ...]) -> tuple[str, ...]:
+    return (*staged[:-1], staged[-1].replace(".parquet", ".places.parquet"))
+
+
+def _places(storage: Storage, staged: tuple[str, ...], table: pa.Table) -> Callable[[list[int]], list[str]] | None:
+    """The staged rows' places in the raw files (validation.placed), None where the harmonizer does
+    not say (a module)."""
+    if not storage.exists(*_places_file(staged)):
+        return None
+    return placed(table, storage.read_parquet(*_places_file(staged)).column("place"))
 
 
 def _unreadable(storage: Storage, source_id: str, key: str, reason: str) -> str:
@@ -243,7 +260,7 @@ def account(storage: Storage) -> dict[str, pa.Table | pd.DataFrame]:
     factors = factors.to_pandas() if factors is not None else pd.DataFrame()
     return {
         "observations": observations,
-        **build(observations, Options.from_env(), factors),
+        **build(observations, Options.from_env(), factors, comparisons()),
         "reference_factors": factors,
         "quality": quality_rows(storage),
     }
@@ -251,7 +268,8 @@ def account(storage: Storage) -> dict[str, pa.Table | pd.DataFrame]:
 
 def products_key(storage: Storage) -> str:
     """What determines the products: every source's accepted and quality rows (by their keys), the
-    accounting options, and the code and suites that turn them into products. Equal keys, equal products."""
+    accounting options, the sources' declared comparisons, and the code and suites that turn them into
+    products. Equal keys, equal products."""
     inputs = {}
     for source_id in registry():
         current = state.load(storage, source_id)
@@ -260,7 +278,9 @@ def products_key(storage: Storage) -> str:
     for path in sorted({*Path(__file__).parent.rglob("*.py"), *Path(ercan.catalog.__file__).parent.glob("*.py"),
                         *EXPECTATIONS.rglob("*.json")}):
         code.update(path.read_bytes())
-    return _sha256_of({"inputs": inputs, "options": repr(Options.from_env()), "code": code.hexdigest()})
+    declared = {source_id: [c.model_dump() for c in compared] for source_id, compared in comparisons().items()}
+    return _sha256_of({"inputs": inputs, "options": repr(Options.from_env()), "comparisons": declared,
+                       "code": code.hexdigest()})
 
 
 def publish_products(storage: Storage, frames: dict[str, pd.DataFrame], *, inputs_key: str | None = None,

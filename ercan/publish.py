@@ -89,11 +89,11 @@ PRODUCTS: dict[str, Product] = {
             (
                 "kind", "source", "snapshot", "area_code", "area_level", "year", "year_start", "year_end",
                 "land_category", "category", "variable", "pool", "unit", "reported_value", "bottom_up_value",
-                "other_source", "other_value", "preferred_source", "difference", "relative_difference",
+                "other_source", "other_year", "other_value", "preferred_source", "difference", "relative_difference",
                 "tolerance", "within_tolerance", "members_total", "members_reporting", "coverage",
             ),
             ("kind", "source", "area_code", "year", "year_start", "year_end", "land_category", "category",
-             "variable", "pool", "other_source"),
+             "variable", "pool", "other_source", "other_year"),
             "difference",
         ),
         Product(

@@ -164,9 +164,10 @@ def require_columns(frame: pd.DataFrame, columns, *, file: str, role: str) -> No
     present = [c for c in frame.columns if c != LINE]
     for column in columns:
         if column not in present:
+            sheets = frame[SHEET].unique() if SHEET in frame else ()
             raise SourceError(
                 f"expected column {column!r} is missing{did_you_mean(column, present)}", file=file,
-                row=frame.attrs.get("header_line"),
+                sheet=sheets[0] if len(sheets) == 1 else None, row=frame.attrs.get("header_line"),
                 hint=f"If the publisher renamed it: {declared_hint('columns', role)} with the new header.",
             )
 
@@ -300,30 +301,34 @@ CODE_SYSTEMS = {
     "iso3": ("ISO 3166-1 alpha-3 code", "national"),
     "country_name": ("country name", "national"),
     "iso3166_2": ("ISO 3166-2 code", "subnational"),
+    "subdivision_name": ("subdivision name", "subnational"),  # of one country (ercan.lookups.Subdivisions)
 }
 COUNTRY_NAMES = "country_names.csv"  # a source's reviewed names (name,iso3,note) beside its declaration
 
 
 def area_codes(cells: pd.Series, lines: pd.Series, system: str, *, names_file, listed=(), exceptions: str,
-               file: str, column: str) -> pd.DataFrame:
+               file: str, column: str, names: dict[str, str] | None = None) -> pd.DataFrame:
     """area_code, area_level and parent_code of every cell, through the code system: current ISO
     3166-1 alpha-3 and ISO 3166-2 codes per pycountry, country names through the source's own
     `names_file` first, then ercan.areas.iso3_for_names. Every value the system does not know (and
     that is not in `listed`, the declaration's exceptions) is one error listing them all with the
     closest known, at the line of the first; its hint names `names_file` and `exceptions` (the
-    declaration key where a code outside the system is mapped)."""
+    declaration key where a code outside the system is mapped). `subdivision_name`: through
+    `names` (name -> ISO 3166-2 code, ercan.lookups.subdivision_names), `names_file` its reviewed CSV."""
     values = list(dict.fromkeys(cells.dropna()))
-    codes = _codes_of(values, system, names_file)
+    codes = {v: names[v] for v in values if v in names} if system == "subdivision_name" else _codes_of(
+        values, system, names_file)
     unknown = [v for v in values if v not in codes and v not in listed]
     if unknown:
-        _unknown_codes(unknown, cells, lines, system, [*codes, *listed, *_known(system)], file=file, column=column,
+        known = names if system == "subdivision_name" else _known(system)
+        _unknown_codes(unknown, cells, lines, system, [*codes, *listed, *known], file=file, column=column,
                        exceptions=exceptions, names_file=names_file)
     area_code = cells.map(codes)
     return pd.DataFrame({
         "area_code": area_code,
         "area_level": area_code.where(area_code.isna(), CODE_SYSTEMS[system][1]),
-        "parent_code": area_code.map(_country_of) if system == "iso3166_2" else pd.Series(None, index=cells.index,
-                                                                                        dtype=object),
+        "parent_code": area_code.map(_country_of) if CODE_SYSTEMS[system][1] == "subnational"
+        else pd.Series(None, index=cells.index, dtype=object),
     })
 
 
@@ -367,6 +372,9 @@ def _unknown_codes(unknown, cells, lines, system, known, *, file, column, except
     if system == "country_name":
         fix = (f"add each country's name, with its ISO3 and why, to harmonizers/{names_file.parent.name}/"
                f"{COUNTRY_NAMES} (name,iso3,note); any other area to {exceptions}")
+    if system == "subdivision_name":  # a subdivision spelled otherwise, or pinned against a rename
+        where = names_file.name if names_file else "a CSV declared as `subdivisions: {names: <file>}`"
+        fix = f"add a subdivision's name, its iso_3166_2 and a note to {where}; any other area to {exceptions}"
     raise SourceError(
         f"unknown {what}{'s' if len(unknown) > 1 else ''} " + ", ".join(described)
         + (f" and {len(unknown) - 10} more" if len(unknown) > 10 else ""),
@@ -376,6 +384,7 @@ def _unknown_codes(unknown, cells, lines, system, known, *, file, column, except
 
 
 SHEET = "_sheet"  # the column of a workbook's read table that holds each row's sheet
+FORMULAS = "_formulas"  # with `formula_flag`: the headers of each row's cells that hold a formula
 
 
 def read_xlsx_cells(raw, reading, *, role: str) -> pd.DataFrame:
@@ -387,7 +396,9 @@ def read_xlsx_cells(raw, reading, *, role: str) -> pd.DataFrame:
     `skip_rows` rows come before `header_rows` header rows (joined by a space; a merged cell
     carries its text over every cell it spans, once per column). `footer_rows` rows at the end are
     dropped; empty rows are skipped. Several `sheets` share one header. Every sheet of the
-    workbook is read or listed in `skip_sheets`: a new sheet may hold what should be read.
+    workbook is read or listed in `skip_sheets`: a new sheet may hold what should be read. The cells
+    of `skip_columns` are never read; `unnamed_columns: letter` names a column with values but no
+    header by its letter; with `formula_flag`, `FORMULAS` gives each row's headers whose cell is a formula.
     `attrs["columns"]` gives each header's column letter, for errors."""
     from ercan.harmonize import read_sheets  # not at the top: harmonize imports the schema and units
 
@@ -441,7 +452,10 @@ def _sheet_cells(sheet, merges, reading, role: str) -> pd.DataFrame:
                 grid[row, column] = anchor if row == max(first_row, first_header) else None
     header = [" ".join(grid[row, column] for row in range(first_header, last_header + 1) if grid[row, column])
               for column in range(1, width + 1)]
-    body = [(number, [cell_text(sheet.value(number, column)) for column in range(1, width + 1)])
+    skipped = _skipped_columns(header, sheet, reading, role)
+    # a skipped column's cells are never looked at (a formula column saved without calculating)
+    body = [(number, [None if column - 1 in skipped else cell_text(sheet.value(number, column))
+                      for column in range(1, width + 1)])
             for number in range(last_header + 1, len(sheet.rows) + 1)]
     body = [(number, cells) for number, cells in body if any(cell is not None for cell in cells)]
     if reading.footer_rows:
@@ -450,10 +464,12 @@ def _sheet_cells(sheet, merges, reading, role: str) -> pd.DataFrame:
         raise SourceError("has a header but no data rows", file=sheet.file, sheet=sheet.name, row=last_header + 1,
                           hint="Ingest a complete download (this one was probably cut short).")
     letters = [column_letter(position) for position in range(width)]
-    kept = [position for position, name in enumerate(header)
-            if name or any(cells[position] is not None for _, cells in body)]
+    kept = [position for position, name in enumerate(header) if position not in skipped
+            and (name or any(cells[position] is not None for _, cells in body))]
     for position in kept:
-        if not header[position]:
+        if not header[position] and reading.unnamed_columns == "letter":
+            header[position] = letters[position]  # a table going on right of its header (no header cell)
+        elif not header[position]:
             at = next(number for number, cells in body if cells[position] is not None)
             rows = f"row {first_header}" if first_header == last_header else f"rows {first_header}-{last_header}"
             raise SourceError(f"has values but no header in {rows}", file=sheet.file, sheet=sheet.name, row=at,
@@ -468,8 +484,20 @@ def _sheet_cells(sheet, merges, reading, role: str) -> pd.DataFrame:
     frame = _masked_na(frame, reading)
     frame[LINE] = [number for number, _ in body]
     frame[SHEET] = sheet.name
+    if reading.formula_flag:
+        frame[FORMULAS] = [tuple(header[p] for p in kept if sheet.is_formula(number, p + 1)) for number, _ in body]
     frame.attrs.update(header_line=first_header, columns={header[p]: letters[p] for p in kept})
     return frame
+
+
+def _skipped_columns(header: list[str], sheet, reading, role: str) -> set[int]:
+    """The positions of the `skip_columns` headers; one the sheet lacks is an error (its layout changed)."""
+    for name in reading.skip_columns:
+        if name not in header:
+            raise SourceError(f"has no column {name!r} to skip{did_you_mean(name, [h for h in header if h])}",
+                              file=sheet.file, sheet=sheet.name, row=reading.skip_rows + 1,
+                              hint=declared_hint("skip_columns", role) + " with the headers as the sheet has them.")
+    return {position for position, name in enumerate(header) if name in reading.skip_columns}
 
 
 def cell_text(value) -> str | None:
@@ -517,7 +545,9 @@ def read_json_cells(data: bytes, reading, *, file: str, role: str) -> pd.DataFra
     (`name`, `rows.unitId`, `rows.cells.numberValue`; a nested object's fields too); `LINE` is the
     record's position in its list, from 1, which errors name as "record N" (`as_record_error`).
     A number is its JSON text (an int exactly, a float as its repr), true/false as written, a list
-    that is not flattened its JSON text; a field a record lacks is missing."""
+    that is not flattened its JSON text; a field a record lacks is missing. `one_of` and `types`
+    check the innermost items' fields (a typed cell); `ids` reads a field of ids as the names another
+    list of the document gives them (`_named_ids`)."""
     text = decode(data, reading.encoding, file=file, role=role).lstrip("\ufeff")
     try:
         document = json.loads(text, parse_constant=_no_json_constant)
@@ -531,6 +561,7 @@ def read_json_cells(data: bytes, reading, *, file: str, role: str) -> pd.DataFra
     levels = list(reading.flatten)
     flat = [{**_text_fields(record, levels, where=f"record {position}", file=file, role=role), LINE: position}
             for position, record in enumerate(records, start=1)]
+    _check_types(records, reading, file=file)
     if levels:
         frame = pd.json_normalize(flat, record_path=levels, meta=_outer_fields(flat, levels),
                                   record_prefix=".".join(levels) + ".", errors="ignore")
@@ -541,9 +572,55 @@ def read_json_cells(data: bytes, reading, *, file: str, role: str) -> pd.DataFra
                           file=file, hint="Ingest a complete download (this one was probably cut short).")
     lines = frame.pop(LINE).astype(int)
     frame = frame.astype(object).where(frame.notna(), None)
+    for field, ids in reading.ids.items():
+        frame[field] = _named_ids(frame.get(field), lines, field, ids,
+                                  _json_records(document, ids.list, file=file, role=role), file=file, role=role)
     frame = _masked_na(frame, reading)
     frame[LINE] = lines
     return frame
+
+
+def _check_types(records: list, reading, *, file: str) -> None:
+    """Each innermost item holds one of the `one_of` fields, and each `types` field the JSON type declared."""
+    if not reading.one_of and not reading.types:
+        return
+    prefix = "".join(f"{level}." for level in reading.flatten)
+    items = [(f"record {position}", record) for position, record in enumerate(records, start=1)]
+    for level in reading.flatten:
+        items = [(f"{where}, {level}[{i}]", inner) for where, item in items for i, inner in enumerate(item[level])]
+    hint = "Ingest a complete, undamaged download (the publisher's layout says what each field holds)."
+    keys = [path.removeprefix(prefix) for path in reading.one_of]
+    for where, item in items:
+        held = [key for key in keys if key in item]
+        if keys and len(held) != 1:
+            raise SourceError(f"{where} has {' and '.join(held) or 'none of ' + ', '.join(keys)}: an item has "
+                              "exactly one of them", file=file, column=prefix + (held or keys)[0], hint=hint)
+        for path, kind in reading.types.items():
+            key, wanted = path.removeprefix(prefix), "a number" if kind == "number" else "text"
+            if key in item and _json_kind(item[key]) != wanted:
+                raise SourceError(f"{where}: {key} is {json.dumps(item[key], ensure_ascii=False)}, not {wanted}",
+                                  file=file, column=path, hint=hint)
+
+
+def _named_ids(cells, lines, field: str, ids, items: list, *, file: str, role: str) -> pd.Series:
+    """The ids of `field` as the names the `ids.list` items give them; an id no item or two items
+    have is an error."""
+    if cells is None:
+        raise SourceError(f"has no field {field!r} of ids", file=file, hint=declared_hint("ids", role) + ".")
+    named = {}
+    for position, item in enumerate(items, start=1):
+        fields = _text_fields(item, [], where=f"`{ids.list}` item {position}", file=file, role=role)
+        if fields.get(ids.id) is None or fields.get(ids.name) is None or fields[ids.id] in named:
+            problem = "lists the id again" if fields.get(ids.id) in named else f"has no {ids.id!r} and {ids.name!r}"
+            raise SourceError(f"`{ids.list}` item {position} {problem}", file=file, column=ids.id,
+                              hint="Ingest a complete, undamaged download (a list of ids names each once).")
+        named[fields[ids.id]] = fields[ids.name]
+    unknown = cells.notna() & ~cells.isin(list(named))
+    if unknown.any():
+        at = unknown.to_numpy().argmax()
+        raise SourceError(f"record {lines.iloc[at]}: {field} {cells.iloc[at]} is no id of `{ids.list}`", file=file,
+                          column=field, hint="Ingest a complete, undamaged download (its ids are its own list's).")
+    return cells.map(named)
 
 
 def as_record_error(error: SourceError) -> SourceError:
@@ -620,3 +697,33 @@ def _json_text(value) -> str | None:
 def _json_kind(value) -> str:
     return {dict: "an object", list: "a list", str: "text", bool: "true/false", type(None): "null"}.get(
         type(value), "a number")
+
+
+def check_legend(raw, legend, table: pd.DataFrame, *, crosswalk: str) -> None:
+    """A workbook's own legend of codes (the cell range `legend.cells` of `legend.sheet`, a row per
+    code) reads as the crosswalk's `legend.columns` do: a renumbered code is an error, not a silent
+    relabelling of every value."""
+    from openpyxl.utils.cell import range_boundaries
+
+    from ercan.harmonize import read_sheets
+
+    sheet = read_sheets(raw, [legend.sheet])[legend.sheet]
+    first_column, first_row, last_column, last_row = range_boundaries(legend.cells)
+    printed = {tuple(cell_text(sheet.value(row, column)) for column in range(first_column, last_column + 1))
+               for row in range(first_row, last_row + 1)}
+    declared = {tuple(None if pd.isna(v) else v for v in row)
+                for row in table[list(legend.columns)].itertuples(index=False, name=None)}
+    if printed != declared:
+        raise SourceError(
+            f"the legend in {legend.cells} reads {sorted(printed - declared, key=str)} where {crosswalk} has "
+            f"{sorted(declared - printed, key=str)} (columns {list(legend.columns)})",
+            file=raw.name, sheet=legend.sheet, row=first_row, column=column_letter(first_column - 1),
+            hint=f"The codes changed: check what each means now and update {crosswalk} in the source's folder.")
+
+
+def check_pattern(cells: pd.Series, lines: pd.Series, pattern: str, *, file: str, column: str, key: str) -> None:
+    """Every cell of a column matches `pattern` whole (a column's declared `pattern`); an empty one does not."""
+    text = cells.astype("string").fillna("")
+    _first_bad(~text.str.fullmatch(pattern).astype(bool), cells, lines, f"does not match `pattern: {pattern}`",
+               file=file, column=column,
+               hint=f"If the column writes its values otherwise now, review them, then update {key}.")

@@ -170,9 +170,11 @@ PRODUCT_FIELDS: dict[str, Field] = {
            "preferred source, or an estimate against the reported value.",
            allowed=("aggregate_vs_members", "source_vs_source", "method_vs_reported")),
         _f("other_source", pa.string(), "The source (and method) compared with the preferred one."),
-        _f("other_value", pa.float64(), "The compared source's value."),
-        _f("preferred_source", pa.string(), "The source whose value is published, by the declared priority "
-           "(ercan/accounting/priorities.csv)."),
+        _f("other_year", pa.int32(), "The compared source's year: the row's year, or one at most the "
+           "comparison's `years_apart` from it; empty for an estimate over a period (`year_start`-`year_end`)."),
+        _f("other_value", pa.float64(), "The compared source's value, in the row's unit and sign convention."),
+        _f("preferred_source", pa.string(), "The source whose value is published: the first of the sources the "
+           "compared one declares under `reconcile:` (docs/accounting.md) that has a figure."),
         _f("indicator", pa.string(), "What a restoration row measures.",
            allowed=("restoration_area", "restoration_commitment", "afforestation", "natural_expansion")),
         _f("basis", pa.string(), "What the indicator is: reported restoration, a pledge, or a labelled proxy."),

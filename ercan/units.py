@@ -14,6 +14,8 @@ from ercan.errors import SourceError, did_you_mean
 
 # How unit text is written in sources and in the schema, as pint expressions. Text not listed
 # here is handed to pint as it is (so "kha" or "百公顷" work without an entry).
+C_TO_CO2 = 44 / 12  # molar masses of CO2 and C
+
 _SPELLINGS = {
     "ha": "hectare",
     "1000 ha": "1000 * hectare",
@@ -77,23 +79,37 @@ def _pint_expression(text: str) -> str:
 @cache
 def factor(from_unit: str, to_unit: str) -> float:
     """Multiply values in `from_unit` by this to get `to_unit`; raises SourceError if impossible."""
-    ureg = registry()
-    quantities = []
-    for text in (from_unit, to_unit):
-        expression = _pint_expression(text)
-        try:
-            quantities.append(ureg.parse_expression(expression))
-        except (pint.errors.UndefinedUnitError, pint.errors.DefinitionSyntaxError, AttributeError, TypeError, ValueError):
-            raise SourceError(
-                f"unknown unit {text!r}{did_you_mean(normalise(text), _SPELLINGS)}",
-                hint="Declare the unit in the harmonizer with a spelling listed in ercan/units.py or defined in ercan/units.txt.",
-            ) from None
+    source, target = _quantity(from_unit), _quantity(to_unit)
     try:
-        return float(quantities[0].to(quantities[1].units).magnitude / quantities[1].magnitude)
+        return float(source.to(target.units).magnitude / target.magnitude)
     except pint.errors.DimensionalityError:
         raise SourceError(
             f"unit {from_unit!r} cannot be converted to {to_unit!r} (different dimensions)",
             hint="Check the unit the harmonizer declares for this variable.",
+        ) from None
+
+
+@cache
+def carbon_as_co2_factor(from_unit: str, to_unit: str) -> float:
+    """Multiply amounts of carbon in `from_unit` by this to get the same carbon as CO2 in `to_unit`
+    (x 44/12, the molar masses), or amounts of CO2 to their carbon (x 12/44)."""
+    ureg, source, target = registry(), _quantity(from_unit), _quantity(to_unit)
+    for substance, molar_ratio in ((ureg.co2e / ureg.carbon, C_TO_CO2), (ureg.carbon / ureg.co2e, 1 / C_TO_CO2)):
+        try:
+            return float((source * substance).to(target.units).magnitude / target.magnitude) * molar_ratio
+        except pint.errors.DimensionalityError:
+            continue
+    raise SourceError(f"unit {from_unit!r} is not carbon or CO2 of {to_unit!r}",
+                      hint="Compare carbon with CO2 only: the units must differ by their substance alone.")
+
+
+def _quantity(text: str) -> pint.Quantity:
+    try:
+        return registry().parse_expression(_pint_expression(text))
+    except (pint.errors.UndefinedUnitError, pint.errors.DefinitionSyntaxError, AttributeError, TypeError, ValueError):
+        raise SourceError(
+            f"unknown unit {text!r}{did_you_mean(normalise(text), _SPELLINGS)}",
+            hint="Declare the unit in the harmonizer with a spelling listed in ercan/units.py or defined in ercan/units.txt.",
         ) from None
 
 

@@ -16,6 +16,7 @@ import difflib
 import hashlib
 import json
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -162,13 +163,31 @@ class Outcome:
     unexpected_examples: list = field(default_factory=list)
     unexpected_rows: list = field(default_factory=list)  # 1-based positions in the validated rows
 
-    def describe(self) -> str:
+    def describe(self, place: Callable[[list[int]], list[str]] | None = None) -> str:
+        """In words; `place` names the raw file, line and column of rows (by their positions) where known."""
         examples = ", ".join(repr(x) for x in self.unexpected_examples[:_EXAMPLES])
         where = f" on column {self.column!r}" if self.column else ""
+        rows = self.unexpected_rows[:_EXAMPLES]
+        placed = place(rows) if place and rows else []
+        at = "; ".join(f"row {row}: {p}" for row, p in zip(rows, placed)) if placed else f"rows {rows}"
         return (
             f"{self.suite}: {self.expectation}{where} failed for {self.unexpected_count} of "
-            f"{self.element_count} rows (e.g. {examples}; rows {self.unexpected_rows[:_EXAMPLES]})"
+            f"{self.element_count} rows (e.g. {examples}; {at})"
         )
+
+
+def placed(table: pa.Table, places: pa.ChunkedArray) -> Callable[[list[int]], list[str]]:
+    """Names rows of `table` (1-based positions, as in Outcome.unexpected_rows) by what they are (area,
+    year, variable) and where their value was read (`places`, beside the rows: file, line, column)."""
+    what = [c for c in ("area_code", "year", "variable", "parameter", "pool", "category") if c in table.column_names]
+
+    def place(rows: list[int]) -> list[str]:
+        at = pa.array([row - 1 for row in rows])
+        picked = table.select(what).take(at).to_pylist()
+        return [" ".join(str(v) for v in record.values() if v is not None) + f" (read at {where})"
+                for record, where in zip(picked, places.take(at).to_pylist())]
+
+    return place
 
 
 @dataclass
@@ -185,8 +204,8 @@ class Report:
     def passed(self) -> bool:
         return not self.critical_failures
 
-    def reason(self) -> str:
-        return "; ".join(o.describe() for o in self.critical_failures)
+    def reason(self, place: Callable[[list[int]], list[str]] | None = None) -> str:
+        return "; ".join(o.describe(place) for o in self.critical_failures)
 
     def __add__(self, other: Report) -> Report:
         """Both reports' outcomes, as of one validation (e.g. of two suites on different rows)."""

@@ -155,3 +155,103 @@ def test_site_rows_summed_in_arrow_reconcile_like_the_sites_one_by_one():
     pd.testing.assert_frame_equal(summed.reset_index(drop=True), by_site.reset_index(drop=True), check_dtype=False)
     assert one(summed, area_code="P", year=2021).uncertainty == pytest.approx(0.1)  # P-1 alone: its own 10 %
     assert pd.isna(one(summed, area_code="P", year=2020).uncertainty)  # D-1's is unknown
+
+
+# --- declared comparisons (`reconcile:` of a source) ---------------------------------------------
+# The frames below are made up for the arithmetic: two sources' national rows, no real figures.
+
+def national(source, variable, year, value, unit):
+    return {"source": source, "variable": variable, "year": year, "value": value, "unit": unit,
+            "area_code": "PRT", "area_level": "national", "land_category": "forest_land", "category": None,
+            "pool": None, "snapshot": source}
+
+
+def compared(rows, **comparison):
+    from ercan.accounting.reconcile import Comparison, compare_sources
+
+    declared = {"mine": (Comparison(land_category="forest_land", why="test", **comparison),)}
+    return compare_sources(pd.DataFrame(rows), pd.DataFrame(), None, declared)
+
+
+def test_a_comparison_takes_the_first_declared_source_at_the_nearest_year():
+    rows = [national("mine", "area", 2012, 110.0, "ha"),
+            national("fra", "area", 2010, 100.0, "ha"), national("fra", "area", 2015, 90.0, "ha"),
+            national("owid", "area", 2012, 105.0, "ha")]
+    exact = compared(rows, variable="area", against=("fra", "owid"), tolerance=0.05)
+    assert exact[["preferred_source", "year", "other_year", "reported_value"]].values.tolist() == [["owid", 2012, 2012, 105.0]]
+    near = compared(rows, variable="area", against=("fra", "owid"), tolerance=0.05, years_apart=3)
+    row = one(near, other_source="mine")
+    assert (row.preferred_source, row.year, row.other_year) == ("fra", 2010, 2012)  # 2 years before, not 3 after
+    assert row.relative_difference == pytest.approx(0.10) and row.within_tolerance is False
+
+
+def test_a_comparison_converts_carbon_to_co2_and_the_sign_convention():
+    """A land sink of 3 t C/yr (uptake positive) is -11 t CO2e/yr of net emissions (x 44/12, sign flipped)."""
+    rows = [national("mine", "net_emissions", 2018, -10.0, "t CO2e/yr"),
+            national("budget", "land_sink", 2018, 3.0, "t C/yr")]
+    row = one(compared(rows, variable="net_emissions", against=("budget",), against_variable="land_sink",
+                       carbon_as_co2=True, sign=-1, tolerance=0.2), other_source="mine")
+    assert row.reported_value == pytest.approx(-11.0) and row.unit == "t CO2e/yr" and row.variable == "net_emissions"
+    assert row.relative_difference == pytest.approx(-10 / -11 - 1) and row.within_tolerance is True
+
+
+@pytest.mark.parametrize("comparison, message", [
+    ({"variable": "area", "against": ("fra2020",), "against_estimate": "stock_difference"}, "one of them"),
+    ({"variable": "area", "against_estimate": "stock_difference"}, "checks the variable 'net_emissions'"),
+    ({"variable": "aera", "against": ("fra2020",)}, "did you mean 'area'"),
+    ({"variable": "area", "against": ("gcb2019",), "against_variable": "land_sink"}, "cannot be converted"),
+    ({"variable": "area", "against": ("gcb2019",), "against_variable": "land_sink", "carbon_as_co2": True},
+     "not carbon or CO2"),
+])
+def test_a_comparison_that_cannot_hold_fails_at_load(comparison, message):
+    from pydantic import ValidationError
+
+    from ercan.accounting.reconcile import Comparison
+
+    with pytest.raises(ValidationError, match=message):
+        Comparison(land_category="forest_land", tolerance=0.1, why="test", **comparison)
+
+
+def test_every_declared_comparison_names_sources_that_exist():
+    from ercan.sources import comparisons, registry
+
+    declared = comparisons()
+    assert {"fra2015", "fra2020", "cikd2024"} <= set(declared)
+    assert all(other in registry() for compared in declared.values() for c in compared for other in c.against)
+
+
+def test_a_comparison_with_no_year_in_common_gives_no_row():
+    rows = [national("mine", "area", 2013, 110.0, "ha"), national("fra", "area", 2015, 100.0, "ha")]
+    assert compared(rows, variable="area", against=("fra",), tolerance=0.05).empty
+
+
+def test_a_comparison_against_an_unknown_source_names_the_declaration(tmp_path, monkeypatch):
+    """A source folder outside the project (made up by this test) compares with a misspelt source."""
+    from ercan.errors import ConfigError
+    from ercan.sources import comparisons, registry
+
+    folder = tmp_path / "sources" / "made_up"
+    folder.mkdir(parents=True)
+    (folder / "source.yaml").write_text("""
+id: made_up
+title: t
+publisher: p
+license: l
+citation: c
+inputs:
+  table:
+    file: table.csv
+    columns: {Year: {to: year}}
+    values: [{columns: [Area], set: {variable: area, unit: ha}}]
+    set: {area_code: PRT, area_level: national, land_category: forest_land, flag: reported}
+reconcile:
+  - {variable: area, land_category: forest_land, against: [fra202], tolerance: 0.05, why: test}
+""", encoding="utf-8")
+    monkeypatch.setenv("ERCAN_HARMONIZERS", str(folder.parent))
+    registry.cache_clear()
+    try:
+        with pytest.raises(ConfigError, match=r"made_up/source.yaml: reconcile.0.against: unknown source 'fra202'.*'fra2020'"):
+            comparisons()
+    finally:
+        monkeypatch.delenv("ERCAN_HARMONIZERS")
+        registry.cache_clear()

@@ -11,6 +11,7 @@ from conftest import harmonize_sample, one
 from ercan.accounting.products import Options, build
 from ercan.accounting.uncertainty import defaults
 from ercan.errors import ConfigError
+from ercan.sources import comparisons
 
 pytestmark = pytest.mark.slow  # harmonizing the seven calculator workbooks and two builds: ~1 min on 2 cores
 
@@ -30,7 +31,7 @@ def factors():
 
 @pytest.fixture(scope="module")
 def regional(observations, factors):
-    return build(observations, Options(), factors)
+    return build(observations, Options(), factors, comparisons())
 
 
 @pytest.fixture(scope="module")

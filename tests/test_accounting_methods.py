@@ -13,6 +13,7 @@ from ercan.accounting.products import Options, build
 from ercan.accounting.restoration import restoration_progress
 from ercan.areas import un_subregions
 from ercan.errors import ConfigError
+from ercan.sources import comparisons
 
 SOURCES = ("fra2020", "fra2015", "gcb2019", "crf_austria", "unfccc_non_annex_i", "restoration")
 
@@ -24,7 +25,7 @@ def observations():
 
 @pytest.fixture(scope="module")
 def products(observations):
-    return build(observations, Options(interpolate_years=(2012, 2025)))
+    return build(observations, Options(interpolate_years=(2012, 2025)), comparisons=comparisons())
 
 
 def fra(observations, variable, code, year, pool=None):

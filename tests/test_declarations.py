@@ -2,6 +2,7 @@
 that its gate quarantines, naming the file and the key, and the other sources are untouched; a
 source's cache key covers its own folder and not another's. (Declarations written by the tests.)"""
 
+import re
 import shutil
 
 import pytest
@@ -48,3 +49,29 @@ def test_a_file_filed_under_the_wrong_source_is_refused_naming_the_source_it_fit
         snapshots.ingest(store, get("cikd2024"), "table", str(budget), steward=True)
     assert not store.exists("snapshots") and state.load(store, "cikd2024")["status"] == "new"  # nothing changed
     snapshots.ingest(store, get("gcb2019"), "budget", str(budget), steward=True)  # where it belongs
+
+
+@pytest.mark.parametrize(("model", "data", "message"), [
+    ("Column", {"to": "category", "key": ["a", "b"], "map": {"x": "y"}},
+     "a `key` of several columns is for a `crosswalk`"),
+    ("Values", {"columns": ["mineral"], "add": True}, "`add` adds up two or more `columns`"),
+    ("Input", {"file": "a.csv", "values": [{"columns": ["a", "b"], "add": True}], "set": {"flag": "reported"}},
+     "declare `flag` in the values blocks"),
+    ("Input", {"file": "a.csv", "values": [{"columns": ["v"]}], "keep": {"where": {"c": {"pattern": "("}},
+                                                                           "reason": "r"}},
+     "valid regular expression"),
+    ("Input", {"file": "a.csv", "values": [{"columns": ["v"]}], "totals": [{"columns": ["a"], "total": 100}]},
+     "at least 2 items"),
+    ("Input", {"file": "a.csv", "values": [{"columns": ["v"]}], "repeats": [{"where": {"c": "x"}, "of": [],
+                                                                              "reason": "r"}]},
+     "at least 1 item"),
+])
+def test_row_rule_keys_are_checked_at_load(model, data, message):
+    """The keys of ercan/row_rules.py (`keep`, `repeats`, `totals`, `occurrence`), a crosswalk `key` of
+    several columns and `add`: a wrong one fails when the declaration loads (models built here)."""
+    from pydantic import ValidationError
+
+    from ercan import declaration
+
+    with pytest.raises(ValidationError, match=re.escape(message)):
+        getattr(declaration, model).model_validate(data)

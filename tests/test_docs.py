@@ -54,3 +54,16 @@ def test_every_test_a_case_table_names_exists(doc):
         assert f"def {test}(" in source, f"docs/{doc} names {module}::{test}, which does not exist"
         if parameter:
             assert f'"{parameter}"' in source, f"docs/{doc} names {module}::{test}[{parameter}], which does not exist"
+
+
+def test_the_guide_lists_every_declaration_key():
+    """The guide's table of keys names every field of the declaration's models: a key added to the
+    readers is documented where a steward looks for it."""
+    from ercan import declaration
+
+    table = GUIDE.read_text(encoding="utf-8").split("## 3.", 1)[1].split("## 4.", 1)[0]
+    models = [declaration.Declaration, declaration.Input, declaration.Reading, declaration.Column,
+              declaration.Values, declaration.Drop]
+    missing = [f"{model.__name__}.{name}" for model in models for name in model.model_fields
+               if not re.search(rf"[`.]{name}\b", table)]
+    assert not missing, f"docs/adding_a_source.md, section 3: document {missing}"

@@ -137,7 +137,7 @@ def test_crosswalk_covers_every_name_in_the_files_with_pycountry_codes():
     cn = {s.code for s in pycountry.subdivisions.get(country_code="CN")}
     assert set(crosswalk.iso_3166_2) == cn
     assert set(raw_table("provinces")["省份"]) <= set(crosswalk.name_zh)
-    assert set(raw_table("national")["地区"]) == {"全国"}  # the national name, in the hook's NATIONAL_NAMES, not a province
+    assert set(raw_table("national")["地区"]) == {"全国"}  # the national name, in the national input's map, not a province
     # short and full name of each area, e.g. 内蒙古 and 内蒙古自治区; 山西 and 陕西 not swapped
     pairs = crosswalk.groupby("iso_3166_2").name_zh.apply(sorted).to_dict()
     assert pairs["CN-NM"] == ["内蒙古", "内蒙古自治区"] and pairs["CN-BJ"] == ["北京", "北京市"]
@@ -259,15 +259,17 @@ def test_other_unit_in_national_header_is_a_column_not_declared(tmp_path):
 
 def test_unknown_province_name_names_the_closest(tmp_path):
     path = edited_copy(tmp_path, SOURCE_ID, "provinces", replace_line(19, "广西,", "广西省,"))
-    with pytest.raises(SourceError, match=re.escape(f"file {PROVINCES!r}, row 19, column '省份': unknown province or "
-                                                    "region name '广西省' (did you mean '广西'?)")):
+    with pytest.raises(SourceError, match=re.escape(f"file {PROVINCES!r}, row 19, column '省份': unknown subdivision "
+                                                    "name '广西省' (did you mean '广西'?)")) as e:
         harmonize_sample(SOURCE_ID, provinces=path)
+    assert "to china_provinces.csv" in e.value.hint
 
 
 def test_unknown_area_in_national_dump(tmp_path):
     path = edited_copy(tmp_path, SOURCE_ID, "national", replace_line(5, "全国,", "全国合计,"))
-    with pytest.raises(SourceError, match=re.escape(f"file {NATIONAL!r}, row 5, column '地区': unknown province or "
-                                                    "region name '全国合计' (did you mean '全国'?)")):
+    with pytest.raises(SourceError, match=re.escape(f"file {NATIONAL!r}, row 5, column '地区': unknown value "
+                                                    "'全国合计' (did you mean '全国'?), not in "
+                                                    "inputs.national.columns.地区.map")):
         harmonize_sample(SOURCE_ID, national=path)
 
 
@@ -278,8 +280,10 @@ def test_full_province_name_is_accepted(tmp_path):
 
 def test_two_names_of_one_province(tmp_path):
     path = edited_copy(tmp_path, SOURCE_ID, "provinces", replace_line(3, "天津,", "北京市,"))
-    with pytest.raises(SourceError, match=re.escape(f"file {PROVINCES!r}, row 3, column '省份': area, series and year "
-                                                    "'CN-BJ|area|forest_land|2018' appears again (first at row 2)")):
+    # two names of one province are one area: the repeat is found once the names are coded
+    with pytest.raises(SourceError, match=re.escape(f"file {PROVINCES!r}, row 3, column 'value': the value for "
+                                                    "{'area_code': 'CN-BJ', 'year': 2018, 'land_category': "
+                                                    "'forest_land', 'variable': 'area'} appears again (first at line 2)")):
         harmonize_sample(SOURCE_ID, provinces=path)
 
 
@@ -321,31 +325,35 @@ def test_other_inventory_round_in_province_table(tmp_path):
 
 def test_value_that_changes_within_a_round(tmp_path):
     path = edited_copy(tmp_path, SOURCE_ID, "national", replace_line(4, ",19545.22,", ",19600,"))  # 2006, NFI round 7
-    with pytest.raises(SourceError, match=re.escape(f"file {NATIONAL!r}, row 4, column '森林面积(万公顷)': 2006 differs "
-                                                    "from 2004 (row 2) in NFI round 7 (2004-2008)")):
+    with pytest.raises(SourceError, match=re.escape(f"file {NATIONAL!r}, row 4, column '森林面积(万公顷)': the value of "
+                                                    "2006 differs from that of 2004 (line 2), in round 7 (2004-2008) of "
+                                                    "nfi_rounds.csv")):
         harmonize_sample(SOURCE_ID, national=path)
 
 
 def test_new_value_after_the_last_round(tmp_path):
     path = edited_copy(tmp_path, SOURCE_ID, "national", replace_line(18, ",22044.62,", ",23000,"))  # 2020
-    with pytest.raises(SourceError, match=re.escape(f"file {NATIONAL!r}, row 18, column '森林面积(万公顷)': a year after "
-                                                    "the last NFI round the harmonizer knows (9, 2014-2018)")):
+    with pytest.raises(SourceError, match=re.escape(f"file {NATIONAL!r}, row 18, column '森林面积(万公顷)': the value of "
+                                                    "2020 differs from that of 2014 (line 12), carried forward from "
+                                                    "round 9 (2014-2018) of nfi_rounds.csv")) as e:
         harmonize_sample(SOURCE_ID, national=path)
+    assert "If the year is of a new round" in e.value.hint
+    assert "in nfi_rounds.csv (inputs.national.rounds)" in e.value.hint
 
 
 def test_year_before_the_first_round(tmp_path):
     path = edited_copy(tmp_path, SOURCE_ID, "national",
                        lambda lines: lines + [lines[1].replace("全国,2004,", "全国,2003,", 1)])
-    with pytest.raises(SourceError, match=re.escape(f"file {NATIONAL!r}, row 19, column '年份': year 2003 is in no NFI "
-                                                    "round the harmonizer knows")):
+    with pytest.raises(SourceError, match=re.escape(f"file {NATIONAL!r}, row 19, column '年份': year 2003 is in no "
+                                                    "round of nfi_rounds.csv (7: 2004-2008, 8: 2009-2013, 9: 2014-2018)")):
         harmonize_sample(SOURCE_ID, national=path)
 
 
 def test_repeated_year_in_national_dump(tmp_path):
     path = edited_copy(tmp_path, SOURCE_ID, "national", lambda lines: lines + [lines[15]])
-    # found as read, before the hook codes 全国: the key names the file's own area name
+    # found as read, before `rounds` reads the years as rounds
     with pytest.raises(SourceError, match=re.escape(f"file {NATIONAL!r}, row 19, column '森林面积(万公顷)': the value for "
-                                                    "{'area_code': '全国', 'year': 2018, ")
+                                                    "{'area_code': 'CHN', 'year': 2018, ")
                        + r".* appears again \(first at line 16\)"):
         harmonize_sample(SOURCE_ID, national=path)
 

@@ -16,8 +16,7 @@ from pathlib import Path
 import pandas as pd
 import pycountry
 import pytest
-from conftest import edited_copy, harmonize_sample, replace_line
-from pydantic import ValidationError
+from conftest import edited_copy, harmonize_sample, replace_line, sample_files
 
 from ercan import schema
 from ercan.declaration import DeclaredSource
@@ -29,7 +28,6 @@ INPUT = SAMPLE_DATA / get(SOURCE_ID).source.inputs["table_4a"]
 FILE = INPUT.name
 CONIFEROUS, DECIDUOUS = "CRF:4.A.1/coniferous", "CRF:4.A.1/deciduous"
 DECLARED = PROJECT_ROOT / "harmonizers" / SOURCE_ID
-HOOK = DeclaredSource(DECLARED).hook
 
 
 @pytest.fixture(scope="module")
@@ -206,8 +204,8 @@ def test_new_column_is_not_silently_dropped(tmp_path):
     def add_column(lines):
         return [line.rstrip("\n") + (",area_mineral\n" if i == 0 else ",1.0\n") for i, line in enumerate(lines)]
 
-    with pytest.raises(SourceError, match=re.escape(f"file {FILE!r}, row 1, column 'area_mineral': column "
-                                                    "'area_mineral' is neither read nor listed as not kept")):
+    with pytest.raises(SourceError, match=re.escape(f"file {FILE!r}, row 1, column 'area_mineral': the column "
+                                                    "(spreadsheet column N) is read by no key of the declaration")):
         harmonize_copy(drifted(tmp_path, add_column))
 
 
@@ -241,29 +239,32 @@ def test_unknown_country(tmp_path):
 def test_unknown_subdivision(tmp_path):
     path = drifted(tmp_path, replace_line(2, "coniferous", "conifers"))
     with pytest.raises(SourceError, match=re.escape(f"file {FILE!r}, row 2, column 'subdivision': unknown "
-                                                    "subdivision 'conifers' of 'forest_land_remaining' (did you "
-                                                    "mean 'coniferous'?)")):
+                                                    "subdivision 'conifers' of {'land_use': 'forest_land_remaining'} "
+                                                    "(did you mean 'coniferous'?), not in crf_austria_rows.csv")):
         harmonize_copy(path)
 
 
 def test_unknown_land_use_row(tmp_path):
     path = drifted(tmp_path, replace_line(4, "forest_land_remaining", "forest_land_remainig"))
-    with pytest.raises(SourceError, match=re.escape("row 4, column 'land_use': unknown CRF land-use row "
+    with pytest.raises(SourceError, match=re.escape("row 4, column 'land_use': unknown land_use "
                                                     "'forest_land_remainig' (did you mean 'forest_land_remaining'?)")):
         harmonize_copy(path)
 
 
 def test_repeated_row_the_crosswalk_does_not_list(tmp_path):
     path = drifted(tmp_path, lambda lines: lines + [lines[1]])
-    with pytest.raises(SourceError, match=re.escape("row 5, column 'subdivision': forest_land_remaining/coniferous "
-                                                    "appears again (occurrence 2; first at row 2)")):
+    with pytest.raises(SourceError, match=re.escape("row 5, column 'occurrence': unknown occurrence '2' of "
+                                                    "{'land_use': 'forest_land_remaining', 'subdivision': "
+                                                    "'coniferous'}, not in crf_austria_rows.csv")):
         harmonize_copy(path)
 
 
 def test_skipped_row_that_gains_a_value_needs_review(tmp_path):
     path = drifted(tmp_path, replace_line(4, "NA,NA\n", "NA,-12.5\n"))
-    with pytest.raises(SourceError, match=re.escape("row 4, column 'net_co2': the crosswalk skips this row "
-                                                    "(forest_land_remaining/deciduous occurrence 2")):
+    with pytest.raises(SourceError, match=re.escape(
+            "row 4, column 'net_co2': the drop rule {'land_use': 'forest_land_remaining', 'subdivision': 'deciduous', "
+            "'occurrence': '2'} (a second 'deciduous' row") + r".* reviewed as holding values in \['area'\] only, but "
+                       r"it holds '-12.5'"):
         harmonize_copy(path)
 
 
@@ -302,11 +303,21 @@ def test_declared_unit_that_cannot_be_converted(tmp_path):
 def test_declared_and_crosswalk_vocabularies(tmp_path):
     with pytest.raises(ConfigError, match=r"unknown pool 'deadwood' \(did you mean 'dead_wood'\?\)"):
         DeclaredSource(declared_copy(tmp_path, "pool: dead_wood,", "pool: deadwood,"))
-    with pytest.raises(ValidationError, match=r"'forest' is not one of"):
-        HOOK.RowMapping(land_use="x", subdivision="y", occurrence=1, keep=True, category="CRF:4.A.1/y",
-                        land_category="forest", note="")
+    folder = declared_copy(tmp_path / "crosswalk", "title:", "title:")
+    rows = folder / "crf_austria_rows.csv"
+    rows.write_text(rows.read_text(encoding="utf-8").replace(",forest_land,", ",forest,", 1), encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"crf_austria_rows.csv, line 2: unknown land_category 'forest' \(did you "
+                                          r"mean 'forest_land'\?\)"):
+        DeclaredSource(folder).harmonize(sample_files(SOURCE_ID))
 
 
 def test_every_column_and_crosswalk_entry_is_used_by_the_shipped_file():
-    assert set(HOOK.VALUE_COLUMNS) == set(_raw().columns) - set(HOOK.LABELS)
-    assert len(HOOK.ROWS) == len(_raw())
+    declared = DeclaredSource(DECLARED).declaration.inputs["table_4a"]
+    read = {*declared.columns, *(c for block in declared.values for c in block.columns)}
+    read |= {c for rule in declared.totals for c in (*rule.columns, rule.total)} | {"land_use"}
+    assert read == set(_raw().columns)  # and `other_columns: error` refuses any other
+    crosswalk = pd.read_csv(DECLARED / "crf_austria_rows.csv", dtype=str, keep_default_na=False)
+    assert len(crosswalk) == len(_raw())
+    kept = crosswalk[crosswalk.category != ""]
+    assert kept.category.str.fullmatch(r"CRF:4(?:\.[A-F](?:\.\d+)*)?(?:/[a-z_]+)?").all()
+    assert set(kept.land_category) <= set(schema.LAND_CATEGORIES) and (crosswalk.note != "").all()

@@ -167,15 +167,24 @@ def test_month_13(tmp_path):
 
 
 def test_id_disagreeing_with_date(tmp_path):
+    # ID and Date are both read to the month (`parse: month_number` / `year_month`): they must agree
     path = drifted(tmp_path, replace_line(13, "85,200801,", "86,200801,"))
-    with pytest.raises(SourceError, match=re.escape(f"file {FILE!r}, row 13, column 'ID': '86' does not match the "
-                                                    "month in column 'Date' (200801 is month 85)")):
+    with pytest.raises(SourceError, match=re.escape(f"file {FILE!r}, row 13, column 'ID': '86' gives year 2008, "
+                                                    "month 2, but column 'Date' ('200801') gives year 2008, month 1")):
+        harmonize_sample(SOURCE_ID, monthly=path)
+
+
+def test_id_that_is_no_month_number(tmp_path):
+    path = drifted(tmp_path, replace_line(13, "85,200801,", "85.5,200801,"))
+    with pytest.raises(SourceError, match=re.escape(f"file {FILE!r}, row 13, column 'ID': 85.5 is not a month number")):
         harmonize_sample(SOURCE_ID, monthly=path)
 
 
 def test_repeated_month(tmp_path):
     path = drifted(tmp_path, lambda text: text + [text[12]])
-    with pytest.raises(SourceError, match=re.escape(f"file {FILE!r}, row 64, column 'Date': '200801' appears again")):
+    # the repeated-key check of every declared source, with the month in the key
+    with pytest.raises(SourceError, match=re.escape(f"file {FILE!r}, row 64, column 'GPP': the value for ")
+                       + r".*'year': 2008, .*'_month': 1\} appears again \(first at line 13\)"):
         harmonize_sample(SOURCE_ID, monthly=path)
 
 
@@ -187,7 +196,8 @@ def test_short_line(tmp_path):
 
 def test_file_of_another_site_is_refused(tmp_path):
     path = drifted(tmp_path, lambda text: text, name="validation_DE-Tha.csv")
-    with pytest.raises(SourceError, match=re.escape("file 'validation_DE-Tha.csv': is named for FLUXNET site 'DE-Tha'")):
+    with pytest.raises(SourceError, match=re.escape("file 'validation_DE-Tha.csv': is named for FLUXNET site 'DE-Tha', "
+                                                    "but the declaration reads FLUXNET site 'DE-Hai'")):
         harmonize_sample(SOURCE_ID, monthly=path)
 
 
@@ -199,5 +209,9 @@ def test_header_only(tmp_path):
 
 def test_row_without_a_month(tmp_path):
     path = drifted(tmp_path, replace_line(13, ",200801,", ",,"))
-    with pytest.raises(SourceError, match=re.escape(f"file {FILE!r}, row 13, column 'Date': has no month in column 'Date'")):
+    with pytest.raises(SourceError, match=re.escape(f"file {FILE!r}, row 13, column 'ID': '85' gives year 2008, "
+                                                    "month 1, but column 'Date' ('') gives no value")):
+        harmonize_sample(SOURCE_ID, monthly=path)
+    path = drifted(tmp_path, replace_line(13, "85,200801,", ",,"))  # neither column states the month
+    with pytest.raises(SourceError, match=re.escape(f"file {FILE!r}, row 13, column 'Date': has no month")):
         harmonize_sample(SOURCE_ID, monthly=path)

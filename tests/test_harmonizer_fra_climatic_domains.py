@@ -19,5 +19,5 @@ def test_every_country_has_its_five_shares_in_percent():
 
 def test_shares_that_do_not_add_up_are_an_error_naming_the_row(tmp_path):
     changed = edited_copy(tmp_path, "fra_climatic_domains", "shares", replace_line(2, "Afghanistan,AFG,0,97,3", "Afghanistan,AFG,0,97,4"))
-    with pytest.raises(SourceError, match=r"row 2.*'AFG' add up to 101, not 100"):
+    with pytest.raises(SourceError, match=r"row 2, column 'Tropical-Polar': Tropical \+ .* \+ Polar of \{'ISO': 'AFG'\} add up to 101, not 100"):
         harmonize_sample("fra_climatic_domains", shares=changed)

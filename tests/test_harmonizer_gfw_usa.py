@@ -156,7 +156,8 @@ def test_adm1_id_without_a_name(tmp_path):
                        lambda lines: [l for l in lines if "District of Columbia" not in l])
     with pytest.raises(
         SourceError,
-        match=re.escape(f"file {STATE_LOSS!r}, row 10, column 'adm1': adm1 id '9' has no name in {STATE_NAMES!r}"),
+        match=re.escape(f"file {STATE_LOSS!r}, row 10, column 'adm1': id '9' is not in column 'adm1__id' of "
+                        f"{STATE_NAMES!r}, which lists 50 ids"),
     ):
         harmonize_sample(SOURCE_ID, state_names=path)
 
@@ -165,8 +166,8 @@ def test_new_adm1_id_in_extent_file(tmp_path):
     path = edited_copy(tmp_path, SOURCE_ID, "state_extent", replace_line(52, '"USA",51,', '"USA",52,'))
     with pytest.raises(
         SourceError,
-        match=re.escape(f"file {STATE_EXTENT!r}, row 52, column 'adm1': adm1 id '52' has no name in {STATE_NAMES!r}, "
-                        "which names 51 ids ('1' … '51')"),
+        match=re.escape(f"file {STATE_EXTENT!r}, row 52, column 'adm1': id '52' is not in column 'adm1__id' of "
+                        f"{STATE_NAMES!r}, which lists 51 ids ('1' … '51')"),
     ):
         harmonize_sample(SOURCE_ID, state_extent=path)
 
@@ -195,7 +196,7 @@ def test_state_name_unknown_to_pycountry(tmp_path):
     path = edited_copy(tmp_path, SOURCE_ID, "state_names", replace_line(2, '"Alabama"', '"Alabamma"'))
     with pytest.raises(
         SourceError,
-        match=re.escape(f"file {STATE_NAMES!r}, row 2, column 'name': unknown state name 'Alabamma' "
+        match=re.escape(f"file {STATE_NAMES!r}, row 2, column 'name': unknown subdivision name 'Alabamma' "
                         "(did you mean 'Alabama'?)"),
     ):
         harmonize_sample(SOURCE_ID, state_names=path)
@@ -204,13 +205,15 @@ def test_state_name_unknown_to_pycountry(tmp_path):
 def test_outlying_area_is_not_a_state(tmp_path):
     # Puerto Rico is a US subdivision in ISO 3166-2 but a country of its own in GADM/GFW
     path = edited_copy(tmp_path, SOURCE_ID, "state_names", replace_line(52, '"Wyoming"', '"Puerto Rico"'))
-    with pytest.raises(SourceError, match=r"row 52, column 'name': unknown state name 'Puerto Rico'"):
+    with pytest.raises(SourceError, match=r"row 52, column 'name': unknown subdivision name 'Puerto Rico'"):
         harmonize_sample(SOURCE_ID, state_names=path)
 
 
 def test_two_ids_with_the_same_state_name(tmp_path):
     path = edited_copy(tmp_path, SOURCE_ID, "state_names", replace_line(3, '"Alaska"', '"Alabama"'))
-    with pytest.raises(SourceError, match=r"row 3, column 'name': subdivision \(ISO 3166-2\) 'US-AL' appears again"):
+    with pytest.raises(SourceError, match=re.escape("row 3, column 'name': 'Alabama' gives {'area_code': 'US-AL', "
+                                                    "'area_level': 'subnational', 'parent_code': 'USA'}, as 'Alabama' "
+                                                    "at line 2 does")):
         harmonize_sample(SOURCE_ID, state_names=path)
 
 
@@ -225,9 +228,8 @@ def test_other_country_in_iso_column(tmp_path):
 
 def test_repeated_state_year(tmp_path):
     path = edited_copy(tmp_path, SOURCE_ID, "state_loss", lambda lines: lines + [lines[1]])
-    # the key is the file's adm1 id: the repeat is found before the hook names the states
     with pytest.raises(SourceError, match=re.escape(f"file {STATE_LOSS!r}, row 1021, column 'umd_tree_cover_loss__ha': "
-                                                    "the value for {'area_code': '1', 'year': 2001, ")
+                                                    "the value for {'area_code': 'US-AL', 'year': 2001, ")
                        + r".* appears again \(first at line 2\)"):
         harmonize_sample(SOURCE_ID, state_loss=path)
 

@@ -9,13 +9,10 @@ import pytest
 from conftest import edited_copy, harmonize_sample, replace_line, sample_files
 
 from ercan import schema
-from ercan.declaration import DeclaredSource
 from ercan.errors import SourceError
 from ercan.reference import class_bounds
-from ercan.sources import PROJECT_ROOT
 
 SOURCE_ID = "ipcc_factors_jrc"
-DECLARED = PROJECT_ROOT / "harmonizers" / SOURCE_ID
 
 
 @pytest.fixture(scope="module")
@@ -99,8 +96,9 @@ def test_a_renamed_column_suggests_the_closest(tmp_path):
 
 def test_a_class_column_that_is_no_class_is_named(tmp_path):
     changed = edited_copy(tmp_path, SOURCE_ID, "bcef_temperate", replace_line(1, "Gs_41_100", "gs_41-100"))
-    with pytest.raises(SourceError, match=r"file 'ipcc_bcef_temperate.csv', row 1, column 'gs_41-100': column 'gs_41-100' "
-                                          r"is not a growing-stock class"):
+    # no growing-stock class (`values: [{pattern: gs_<lower>_<upper>}]`), and `other_columns: error`
+    with pytest.raises(SourceError, match=r"file 'ipcc_bcef_temperate.csv', row 1, column 'gs_41-100': the column .* is "
+                                          r"read by no key of the declaration"):
         harmonize_sample(SOURCE_ID, bcef_temperate=changed)
 
 
@@ -113,7 +111,8 @@ def test_classes_that_leave_a_gap_are_refused(tmp_path):
 def test_an_unknown_zone_names_its_row_and_the_closest(tmp_path):
     changed = edited_copy(tmp_path, SOURCE_ID, "root_to_shoot", replace_line(6, "temperate", "temperat"))
     with pytest.raises(SourceError, match=r"file 'ipcc_root_to_shoot_ratio.csv', row 6, column 'climatic_zone': unknown "
-                                          r"climate zone 'temperat' \(did you mean 'temperate'\?\)"):
+                                          r"value 'temperat' \(did you mean 'temperate'\?\), not in climate_zones.csv.*"
+                                          r"harmonizers/crosswalks/ \(shared\)"):
         harmonize_sample(SOURCE_ID, root_to_shoot=changed)
 
 
@@ -124,14 +123,18 @@ def test_an_unknown_forest_type_names_its_row_and_the_closest(tmp_path):
         harmonize_sample(SOURCE_ID, bcef_temperate=changed)
 
 
-def test_declared_growing_stock_ranges_are_those_of_the_headers():
-    # source.yaml declares each class column's [min, max); the headers the hook checks must give the same
-    for role in ("bcef_boreal", "bcef_temperate", "bcef_mediterranean"):
-        blocks = DeclaredSource(DECLARED).declaration.inputs[role].values
-        printed = [re.match(r"gs_(\d+)_(\d+|INF)$", b.columns[0], flags=re.IGNORECASE).groups() for b in blocks]
+def test_growing_stock_ranges_are_those_of_the_headers(rows):
+    # `values: [{classes: true}]` reads each class column's [min, max) from its header
+    for role, domain in (("bcef_boreal", "boreal"), ("bcef_temperate", "temperate"),
+                         ("bcef_mediterranean", "subtropical")):
+        with sample_files(SOURCE_ID)[role].open() as f:
+            header = f.readline().decode()
+        printed = re.findall(r"gs_(\d+)_(\d+|INF)", header, flags=re.IGNORECASE)
         classes = [(float(low), None if high.upper() == "INF" else float(high)) for low, high in printed]
-        declared = [(b.set["condition_min"], b.set["condition_max"]) for b in blocks]
-        assert class_bounds(classes) == declared, role
+        bcef = rows[(rows.parameter == "bcef_stock") & (rows.climatic_domain == domain)]
+        read = sorted({(low, None if math.isnan(high) else high)
+                       for low, high in zip(bcef.condition_min, bcef.condition_max)})
+        assert class_bounds(classes) == read, role
 
 
 def test_root_to_shoot_classes_that_leave_a_gap_are_refused(tmp_path):
@@ -150,6 +153,14 @@ def test_a_non_numeric_cell_names_its_row_and_column(tmp_path):
 
 def test_a_genus_with_two_densities_is_refused(tmp_path):
     changed = edited_copy(tmp_path, SOURCE_ID, "wood_density", replace_line(16, "silvestris,0.42", "silvestris,0.52"))
-    with pytest.raises(SourceError, match=r"row 16, column 'genus': genus/species 'pinus sylvestris' appears again "
-                                          r"\(first at row 15\)"):
+    # `repeats` with `original`: the misspelt row must repeat line 15's density
+    with pytest.raises(SourceError, match=r"row 16, column 'density': repeats line 15 \(\{'genus': 'pinus', 'species': "
+                                          r"'sylvestris'\}.* reads '0.52' where line 15 reads '0.42'"):
+        harmonize_sample(SOURCE_ID, wood_density=changed)
+
+
+def test_a_density_without_a_genus_is_refused(tmp_path):
+    # the last row (no genus) is dropped as reviewed: holding no density (`drop: [{only_values_in: []}]`)
+    changed = edited_copy(tmp_path, SOURCE_ID, "wood_density", replace_line(27, "NaN,NaN,NaN,broad", "NaN,NaN,0.5,broad"))
+    with pytest.raises(SourceError, match=r"row 27, column 'density': the drop rule \{'genus': None\} .* holds '0.5'"):
         harmonize_sample(SOURCE_ID, wood_density=changed)

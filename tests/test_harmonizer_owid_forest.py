@@ -207,8 +207,8 @@ def test_non_numeric_cell(tmp_path):
 
 def test_year_without_a_period(tmp_path):
     path = edited_copy(tmp_path, SOURCE_ID, "forest", replace_line(2, "Afghanistan,1990,", "Afghanistan,2020,"))
-    message = (f"file {DATA!r}, row 2, column 'Year': Year '2020' is none of the years OWID files FAO's periods "
-               "under (1990, 2000, 2010, 2015)")
+    message = (f"file {DATA!r}, row 2, column 'Year': year 2020 is none of the years of fao_periods.csv "
+               "(1990, 2000, 2010, 2015)")
     with pytest.raises(SourceError, match=re.escape(message)):
         harmonize_sample(SOURCE_ID, forest=path)
 
@@ -218,12 +218,12 @@ def test_datapackage_with_another_conversion_factor(tmp_path):
         settings = json.loads(fields["Forest area"]["owidDisplaySettings"])
         fields["Forest area"]["owidDisplaySettings"] = json.dumps({**settings, "conversionFactor": 1})
 
-    with pytest.raises(SourceError, match=re.escape(f"file {PACKAGE!r}, column 'Forest area': field 'Forest area' is "
-                                                    "displayed in 'hectares' with conversionFactor 1, but the "
-                                                    "declaration reads its values as '1000 ha' (expects 'hectares' "
-                                                    "with conversionFactor 1000). OWID changed the column's unit: "
-                                                    "check it and update the column's `unit` under "
-                                                    "inputs.forest.values")):
+    with pytest.raises(SourceError, match=re.escape(f"file {PACKAGE!r}, column 'Forest area': field 'Forest area' "
+                                                    "states owidDisplaySettings.unit 'hectares', "
+                                                    "owidDisplaySettings.conversionFactor 1, but the declaration reads "
+                                                    "its values as '1000 ha' (stated as 'hectares', 1000). If the "
+                                                    "publisher changed the column's unit: check it, then declare the "
+                                                    "new unit under inputs.forest.values")):
         harmonize_sample(SOURCE_ID, datapackage=with_package(tmp_path, edit))
 
 
@@ -233,7 +233,7 @@ def test_datapackage_with_another_unit_text(tmp_path):
         fields["Deforestation"]["owidDisplaySettings"] = json.dumps({**settings, "unit": "km2 per year"})
 
     with pytest.raises(SourceError, match=re.escape(f"file {PACKAGE!r}, column 'Deforestation': field 'Deforestation' "
-                                                    "is displayed in 'km2 per year'")):
+                                                    "states owidDisplaySettings.unit 'km2 per year'")):
         harmonize_sample(SOURCE_ID, datapackage=with_package(tmp_path, edit))
 
 
@@ -249,7 +249,7 @@ def test_datapackage_missing_a_field(tmp_path):
 def test_datapackage_that_is_not_json(tmp_path):
     path = tmp_path / PACKAGE
     path.write_text("<html>Not Found</html>", encoding="utf-8")
-    with pytest.raises(SourceError, match=re.escape(f"file {PACKAGE!r}: is not an OWID datapackage.json")):
+    with pytest.raises(SourceError, match=re.escape(f"file {PACKAGE!r}: is not JSON")):
         harmonize_sample(SOURCE_ID, datapackage=path)
 
 

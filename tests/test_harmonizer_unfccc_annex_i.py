@@ -1,4 +1,5 @@
-"""UNFCCC Annex I LULUCF harmonizer, on the shipped JSON files and on edited copies of them.
+"""UNFCCC Annex I LULUCF (harmonizers/unfccc_annex_i/: declaration and hook), on the shipped JSON
+files and on edited copies of them.
 
 Edited copies are the real files loaded, changed in one place and written back under the same
 name in tmp_path (so that errors name the file as the original is named)."""
@@ -8,20 +9,22 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import shutil
+from pathlib import Path
 
 import pandas as pd
 import pytest
+from conftest import harmonize_sample, sample_files
 
 from ercan.accounting.hierarchy import Hierarchy
 from ercan.areas import iso3_for_names
+from ercan.declaration import DeclaredSource
 from ercan.errors import SourceError
-from ercan.harmonizers import unfccc_annex_i as h
 from ercan.schema import LAND_CATEGORIES, OBSERVATION_KEY
 from ercan.sources import SAMPLE_DATA, get
 
-from conftest import harmonize_sample
-
 SOURCE_ID = "unfccc_annex_i"
+FOLDER = Path(__file__).parents[1] / "harmonizers" / SOURCE_ID
 INPUTS = {role: SAMPLE_DATA / rel for role, rel in get(SOURCE_ID).source.inputs.items()}
 DOCS = {role: json.loads(path.read_text(encoding="utf-8")) for role, path in INPUTS.items()}
 LULUCF, FOREST = INPUTS["lulucf"].name, INPUTS["forest_land"].name
@@ -218,23 +221,44 @@ def test_forest_land_parts_do_not_always_add_up(rows):
 
 
 def test_crosswalks_are_well_formed():
-    categories = pd.read_csv(h.CROSSWALKS / "unfccc_crf_categories.csv", dtype=str, keep_default_na=False)
-    assert list(categories.columns) == ["category", "code", "land_category", "note"]
+    categories = pd.read_csv(FOLDER / "unfccc_crf_categories.csv", dtype=str, keep_default_na=False)
+    assert list(categories.columns) == ["name", "category", "land_category", "note"]
     assert set(categories.land_category) <= set(LAND_CATEGORIES) and (categories.note != "").all()
-    members = pd.read_csv(h.CROSSWALKS / "unfccc_annex_i_eu_members.csv", dtype=str, keep_default_na=False)
+    assert categories.category.str.fullmatch(r"CRF:4(?:\.[A-H](?:\.\d+)?)?").all()
+    members = pd.read_csv(FOLDER / "unfccc_annex_i_eu_members.csv", dtype=str, keep_default_na=False)
     assert set(members["member"]) == EU28 and set(members["aggregate"]) == {"EUU"}
     assert "EU27 alone misses" in members.loc[members["member"] == "GBR", "note"].iloc[0]
-    assert set(h.AGGREGATES) == {"EUA", "EUC"}
+    aggregates = pd.read_csv(FOLDER / "unfccc_annex_i_aggregates.csv", dtype=str, keep_default_na=False)
+    assert set(aggregates.party_code) == {"EUA"}  # EUC, European Union (KP), is a drop rule with its reason
+    assert "European Union (KP)" in (FOLDER / "source.yaml").read_text(encoding="utf-8")
 
 
 # --- drift: edited copies of the real files ------------------------------------------------
 
 
+def declared_copy(tmp_path, *edits: tuple[str, str], years: str = "") -> Path:
+    """A copy of the source's folder whose source.yaml has each `old` replaced by `new` (once), and
+    `years` appended to year_columns.csv."""
+    folder = tmp_path / "declared" / SOURCE_ID
+    shutil.copytree(FOLDER, folder, ignore=shutil.ignore_patterns("__pycache__"))
+    text = (folder / "source.yaml").read_text(encoding="utf-8")
+    for old, new in edits:
+        assert old in text, old
+        text = text.replace(old, new, 1)
+    (folder / "source.yaml").write_text(text, encoding="utf-8")
+    with (folder / "year_columns.csv").open("a", encoding="utf-8") as f:
+        f.write(years)
+    return folder
+
+
+def harmonize_copy(folder, **replace):
+    return DeclaredSource(folder).harmonize(sample_files(SOURCE_ID, **replace)).to_pandas()
+
+
 def test_unknown_unit_id(tmp_path):
     path = edited(tmp_path, "lulucf", lambda d: row_of(d, "Australia", SECTOR_4).update(unitId=999))
-    with pytest.raises(SourceError, match=rf"file '{re.escape(LULUCF)}', column 'unitId': party 'Australia' "
-                       rf"\(data\[0\]\), row '{SECTOR_4}' \(data\[0\]\.rows\[0\]\): unitId 999 is not in the units "
-                       r"table \(the accepted ones: 140 'kt CO₂ equivalent'\)"):
+    with pytest.raises(SourceError, match=rf"file '{re.escape(LULUCF)}', column 'rows.unitId': record 1: id '999' is "
+                       r"not in column 'id' of 'conversion-units.json', which lists 16 ids"):
         harmonize_sample(SOURCE_ID, lulucf=path)
 
 
@@ -242,16 +266,27 @@ def test_per_gas_unit_is_refused(tmp_path):
     """unitId 5 = 'kt' is the unit of the CO₂ files: a mass of one gas, not Aggregate GHGs."""
     path = edited(tmp_path, "forest_land", lambda d: row_of(d, "Austria", "4.A.2  Land Converted to Forest Land")
                   .update(unitId=5))
-    with pytest.raises(SourceError, match=rf"file '{re.escape(FOREST)}', column 'unitId': party 'Austria' "
-                       r"\(data\[1\]\), row '4.A.2  Land Converted to Forest Land' \(data\[1\]\.rows\[2\]\): "
-                       r"unit 'kt' \(unitId 5\) is not an accepted unit; the file must hold Aggregate GHGs in "
-                       r"CO₂ equivalent"):
+    with pytest.raises(SourceError, match=rf"file '{re.escape(FOREST)}', column 'rows.unitId': record 2: unit 'kt/yr' "
+                       r"cannot be converted to 't CO2e/yr' \(different dimensions\)"):
         harmonize_sample(SOURCE_ID, forest_land=path)
+
+
+def test_units_table_names_the_unit_otherwise(tmp_path):
+    def change(d):
+        next(u for u in d["units"] if u["id"] == 140)["name"] = "kt"
+
+    with pytest.raises(SourceError, match=rf"file '{re.escape(LULUCF)}', column 'rows.unitId': record 1: unit 'kt/yr' "
+                       r"cannot be converted to 't CO2e/yr'"):
+        harmonize_sample(SOURCE_ID, units=edited(tmp_path, "units", change))
+    with pytest.raises(SourceError, match=r"file 'conversion-units.json', column 'name': record 14: unknown value "
+                       r"'kt CO2 eq' \(did you mean 'kt CO₂ equivalent'\?\), not in inputs.lulucf.columns.rows.unitId.map"):
+        harmonize_sample(SOURCE_ID, units=edited(tmp_path, "units", lambda d: d["units"][13].update(name="kt CO2 eq")))
 
 
 def test_units_table_without_units(tmp_path):
     path = edited(tmp_path, "units", lambda d: d.update(unit=d.pop("units")))
-    with pytest.raises(SourceError, match=r"file 'conversion-units.json': top level: has no 'units'"):
+    with pytest.raises(SourceError, match=r"file 'conversion-units.json': has no 'units' at the top level "
+                       r"\(did you mean 'unit'\?\)"):
         harmonize_sample(SOURCE_ID, units=path)
 
 
@@ -261,24 +296,28 @@ def _annex_i(doc):
 
 def test_party_code_that_is_not_iso3(tmp_path):
     path = edited(tmp_path, "parties", lambda d: _annex_i(d)[0].update(code="AU"))
-    with pytest.raises(SourceError, match=r"file 'parties.json', column 'code': Party 'Australia' \(id 3\) has code "
-                       r"'AU', which is neither an ISO 3166-1 alpha-3 country code nor a declared aggregate "
-                       r"\(the name reads as 'AUS'\)"):
+    with pytest.raises(SourceError, match=rf"file '{re.escape(LULUCF)}', column 'name': record 1: Party 'Australia' "
+                       r"\(id 3\) is AUS by its name, but 'parties.json' lists id 3 as 'Australia', code 'AU'"):
         harmonize_sample(SOURCE_ID, parties=path)
 
 
 def test_eu_code_changed_is_not_taken_for_a_country(tmp_path):
     path = edited(tmp_path, "parties", lambda d: next(p for p in _annex_i(d) if p["code"] == "EUA").update(code="EUU"))
-    with pytest.raises(SourceError, match=r"Party 'European Union \(Convention\)' \(id 19\) has code 'EUU', which is "
-                       r"neither an ISO 3166-1 alpha-3 country code nor a declared aggregate"):
+    with pytest.raises(SourceError, match=r"record 12: Party 'European Union \(Convention\)' \(id 19\) is EUU by its "
+                       r"name, but 'parties.json' lists id 19 as 'European Union \(Convention\)', code 'EUU'"):
+        harmonize_sample(SOURCE_ID, parties=path)
+
+
+def test_parties_json_without_the_annex_i_group(tmp_path):
+    path = edited(tmp_path, "parties", lambda d: next(g for g in d if g["name"] == "Annex I").update(name="Annex 1"))
+    with pytest.raises(SourceError, match=r"file 'parties.json': has no group 'Annex I' \(did you mean 'Annex 1'\?\)"):
         harmonize_sample(SOURCE_ID, parties=path)
 
 
 def test_unknown_party_name(tmp_path):
     path = edited(tmp_path, "lulucf", lambda d: party_of(d, "Monaco").update(id=9999, name="Monacco"))
-    with pytest.raises(SourceError, match=rf"file '{re.escape(LULUCF)}', column 'name': party 'Monacco' "
-                       r"\(data\[28\]\): unknown Party 'Monacco' \(id 9999, not in 'parties.json' and not a "
-                       r"country name\) \(did you mean 'Monaco'\?\)"):
+    with pytest.raises(SourceError, match=rf"file '{re.escape(LULUCF)}', column 'name': record 29: unknown country "
+                       r"name 'Monacco' \(did you mean 'Monaco'\?\)"):
         harmonize_sample(SOURCE_ID, lulucf=path)
 
 
@@ -291,34 +330,44 @@ def test_party_not_in_parties_json_is_mapped_by_name(tmp_path):
 
 
 def test_party_id_with_another_name(tmp_path):
+    """Monaco's record named Liechtenstein: two records of one area, found at the second."""
     path = edited(tmp_path, "lulucf", lambda d: party_of(d, "Monaco").update(name="Liechtenstein"))
-    with pytest.raises(SourceError, match=rf"file '{re.escape(LULUCF)}', column 'name': party 'Liechtenstein' "
-                       r"\(data\[28\]\): Party id 42 is 'Liechtenstein' here but 'Monaco' in 'parties.json'"):
+    with pytest.raises(SourceError, match=rf"file '{re.escape(LULUCF)}', column 'rows.cells.numberValue': record 29: "
+                       r"the value for \{'area_code': 'LIE', 'year': 1990, .*'category': 'CRF:4'.*\} appears again "
+                       r"\(first at line 25\)"):
+        harmonize_sample(SOURCE_ID, lulucf=path)
+
+
+def test_party_id_with_another_name_where_the_name_is_no_other_partys(tmp_path):
+    path = edited(tmp_path, "lulucf", lambda d: party_of(d, "Monaco").update(name="Andorra"))
+    with pytest.raises(SourceError, match=rf"file '{re.escape(LULUCF)}', column 'name': record 29: Party 'Andorra' "
+                       r"\(id 42\) is AND by its name, but 'parties.json' lists id 42 as 'Monaco', code 'MCO'"):
         harmonize_sample(SOURCE_ID, lulucf=path)
 
 
 def test_two_parties_one_code(tmp_path):
     path = edited(tmp_path, "parties", lambda d: next(p for p in _annex_i(d) if p["code"] == "AUT").update(code="AUS"))
-    with pytest.raises(SourceError, match=rf"file '{re.escape(LULUCF)}', column 'name': party 'Austria' \(data\[1\]\) "
-                       r"and party 'Australia' are both AUS"):
+    with pytest.raises(SourceError, match=rf"file '{re.escape(LULUCF)}', column 'name': record 2: Party 'Austria' "
+                       r"\(id 4\) is AUT by its name, but 'parties.json' lists id 4 as 'Austria', code 'AUS'"):
         harmonize_sample(SOURCE_ID, parties=path)
 
 
-@pytest.mark.parametrize(("cell_json", "problem"), [
-    ({"numberValue": "-207.78"}, r"numberValue '-207.78' is not a number"),
-    ({"numberValue": None}, r"numberValue None is not a number"),
-    ({"stringValue": "n/a"}, r"stringValue 'n/a' is not a notation key \(NO, NA, NE, IE, C or a comma-joined set\)"),
-    ({"numberValue": 1.0, "stringValue": "NO"}, r"has both numberValue and stringValue"),
-    ({}, r"has neither numberValue and stringValue"),
+@pytest.mark.parametrize(("cell_json", "column", "problem"), [
+    ({"numberValue": "-207.78"}, "rows.cells.numberValue", r": numberValue is \"-207.78\", not a number"),
+    ({"numberValue": None}, "rows.cells.numberValue", r": numberValue is null, not a number"),
+    ({"stringValue": "n/a"}, "rows.cells.stringValue", r"'n/a' is not a number"),
+    ({"numberValue": 1.0, "stringValue": "NO"}, "rows.cells.numberValue",
+     r" has numberValue and stringValue: an item has exactly one of them"),
+    ({}, "rows.cells.numberValue", r" has none of numberValue, stringValue: an item has exactly one of them"),
 ])
-def test_bad_cell(tmp_path, cell_json, problem):
+def test_bad_cell(tmp_path, cell_json, column, problem):
     def change(d):
         cells = row_of(d, "Australia", "4.A  Forest Land")["cells"]
         cells[2] = {"column": 33, **cell_json}  # the 1991 cell
 
     path = edited(tmp_path, "lulucf", change)
-    with pytest.raises(SourceError, match=rf"file '{re.escape(LULUCF)}', column '1991': party 'Australia' "
-                       rf"\(data\[0\]\), row '4.A  Forest Land' \(data\[0\]\.rows\[1\]\), cell 2: {problem}"):
+    where = r"record 1: " if "stringValue" in cell_json and len(cell_json) == 1 else r"record 1, rows\[1\], cells\[2\]"
+    with pytest.raises(SourceError, match=rf"file '{re.escape(LULUCF)}', column '{column}': {where}{problem}"):
         harmonize_sample(SOURCE_ID, lulucf=path)
 
 
@@ -336,46 +385,55 @@ def test_notation_key_where_the_other_file_has_a_number(tmp_path):
     def change(d):
         row_of(d, "Australia", "4.A  Forest Land")["cells"][2] = {"column": 33, "stringValue": "NO"}
 
-    with pytest.raises(SourceError, match=rf"file '{re.escape(FOREST)}', column '1991': party 'Australia', CRF 4.A, "
-                       rf"year 1991: reads -207.78047310562147 here but nan in '{re.escape(LULUCF)}'"):
+    with pytest.raises(SourceError, match=rf"file '{re.escape(FOREST)}', column 'rows.cells.numberValue': record 1: "
+                       rf"CRF:4.A of AUS, year 1991: -207780.47310562147 t CO2e/yr here but nan in '{re.escape(LULUCF)}'"):
         harmonize_sample(SOURCE_ID, lulucf=edited(tmp_path, "lulucf", change))
 
 
 def test_bad_cell_in_a_row_not_read_is_ignored(tmp_path):
-    def change(d):
-        row_of(d, "Australia", "4.B  Cropland")["cells"][2] = {"column": 33, "numberValue": "x"}
+    """Only the rows read are parsed: a text that is no notation key in 4.B does not stop the source.
+    Every cell's JSON type is checked, though: a numberValue that is text is a damaged file wherever it is."""
+    def change(value):
+        return lambda d: row_of(d, "Australia", "4.B  Cropland")["cells"].__setitem__(2, {"column": 33, **value})
 
-    assert len(harmonize_sample(SOURCE_ID, lulucf=edited(tmp_path, "lulucf", change))) == 6259
+    assert len(harmonize_sample(SOURCE_ID, lulucf=edited(tmp_path, "lulucf", change({"stringValue": "x"})))) == 6259
+    with pytest.raises(SourceError, match=r"record 1, rows\[2\], cells\[2\]: numberValue is \"x\", not a number"):
+        harmonize_sample(SOURCE_ID, lulucf=edited(tmp_path, "lulucf", change({"numberValue": "x"})))
 
 
 def test_unknown_column(tmp_path):
     path = edited(tmp_path, "lulucf", lambda d: d["columns"][1].update(name="Year 1990"))
-    with pytest.raises(SourceError, match=rf"file '{re.escape(LULUCF)}', column 'Year 1990': columns\[1\]: unknown "
-                       r"column 'Year 1990'"):
+    with pytest.raises(SourceError, match=rf"file '{re.escape(LULUCF)}', column 'rows.cells.column': record 1: "
+                       r"unknown value 'Year 1990' \(did you mean '1990'\?\), not in year_columns.csv"):
+        harmonize_sample(SOURCE_ID, lulucf=path)
+
+
+def test_column_id_listed_twice(tmp_path):
+    path = edited(tmp_path, "lulucf", lambda d: d["columns"][2].update(id=32))
+    with pytest.raises(SourceError, match=rf"file '{re.escape(LULUCF)}', column 'id': `columns` item 3 lists the id again"):
         harmonize_sample(SOURCE_ID, lulucf=path)
 
 
 def test_cell_in_an_unlisted_column(tmp_path):
     path = edited(tmp_path, "lulucf", lambda d: row_of(d, "Austria", SECTOR_4)["cells"][5].update(column=99))
-    with pytest.raises(SourceError, match=rf"file '{re.escape(LULUCF)}', column 'column': party 'Austria' "
-                       rf"\(data\[1\]\), row '{SECTOR_4}' \(data\[1\]\.rows\[0\]\): cell 5 is in column id 99"):
+    with pytest.raises(SourceError, match=rf"file '{re.escape(LULUCF)}', column 'rows.cells.column': record 2: "
+                       r"rows.cells.column 99 is no id of `columns`"):
         harmonize_sample(SOURCE_ID, lulucf=path)
 
 
 def test_two_cells_in_one_column(tmp_path):
     path = edited(tmp_path, "lulucf", lambda d: row_of(d, "Austria", SECTOR_4)["cells"][5].update(column=32))
-    with pytest.raises(SourceError, match=rf"file '{re.escape(LULUCF)}', column 'column': party 'Austria' "
-                       rf"\(data\[1\]\), row '{SECTOR_4}' \(data\[1\]\.rows\[0\]\): cell 5 is in column id 32, "
-                       r"a second time"):
+    with pytest.raises(SourceError, match=rf"file '{re.escape(LULUCF)}', column 'rows.cells.numberValue': record 2: "
+                       r"the value for \{'area_code': 'AUT', 'year': 1990, .*'category': 'CRF:4'.*\} appears again"):
         harmonize_sample(SOURCE_ID, lulucf=path)
 
 
 def test_renamed_category(tmp_path):
     path = edited(tmp_path, "lulucf", lambda d: row_of(d, "Austria", "4.G  Harvested Wood Products")
                   .update(name="4.G  Harvested Wood Product"))
-    with pytest.raises(SourceError, match=rf"file '{re.escape(LULUCF)}', column 'name': party 'Austria' \(data\[1\]\), "
-                       r"row '4.G  Harvested Wood Product' \(data\[1\]\.rows\[7\]\): unknown CRF category "
-                       r"\(did you mean '4.G Harvested Wood Products'\?\)"):
+    with pytest.raises(SourceError, match=rf"file '{re.escape(LULUCF)}', column 'rows.name': record 2: unknown value "
+                       r"'4.G  Harvested Wood Product' \(did you mean '4.G  Harvested Wood Products'\?\), not in "
+                       r"unfccc_crf_categories.csv"):
         harmonize_sample(SOURCE_ID, lulucf=path)
 
 
@@ -384,8 +442,8 @@ def test_category_missing_from_the_file(tmp_path):
         for p in d["data"]:
             p["rows"] = [r for r in p["rows"] if not r["name"].startswith("4.G")]
 
-    with pytest.raises(SourceError, match=rf"file '{re.escape(LULUCF)}': has no row '4.G Harvested Wood Products' "
-                       r"\(CRF 4.G\) for any Party"):
+    with pytest.raises(SourceError, match=rf"file '{re.escape(LULUCF)}': has no row '4.G  Harvested Wood Products' "
+                       r"for any Party"):
         harmonize_sample(SOURCE_ID, lulucf=edited(tmp_path, "lulucf", change))
 
 
@@ -393,15 +451,23 @@ def test_wrong_file_for_a_role(tmp_path):
     """The forest_land file given as lulucf: it has no sector-4 row."""
     path = tmp_path / LULUCF
     path.write_bytes(INPUTS["forest_land"].read_bytes())
-    with pytest.raises(SourceError, match=r"has no row '4. Land Use, Land-Use Change and Forestry' \(CRF 4\)"):
+    with pytest.raises(SourceError, match=r"has no row '4.  Land Use, Land-Use Change and Forestry' for any Party"):
         harmonize_sample(SOURCE_ID, lulucf=path)
+
+
+def test_a_drop_rule_whose_count_changed(tmp_path):
+    """The UK's records gone: the reviewed count of Base year cells no longer holds."""
+    uk = "United Kingdom of Great Britain and Northern Ireland"
+    with pytest.raises(SourceError, match=rf"file '{re.escape(LULUCF)}': 387 rows match the drop rule "
+                       r"\{'rows.cells.column': 'Base year'\} .* the declaration expects 396"):
+        harmonize_sample(SOURCE_ID, lulucf=edited(tmp_path, "lulucf", lambda d: d["data"].remove(party_of(d, uk))))
 
 
 def test_forest_land_copy_of_4a_disagrees(tmp_path):
     path = edited(tmp_path, "forest_land", lambda d: row_of(d, "Japan", "4.A  Forest Land")["cells"][3]
                   .update(numberValue=1.0))
-    with pytest.raises(SourceError, match=rf"file '{re.escape(FOREST)}', column '1992': party 'Japan', CRF 4.A, "
-                       rf"year 1992: reads 1.0 here but -?[0-9.e+-]+ in '{re.escape(LULUCF)}'"):
+    with pytest.raises(SourceError, match=rf"file '{re.escape(FOREST)}', column 'rows.cells.numberValue': record 22: "
+                       rf"CRF:4.A of JPN, year 1992: 1000.0 t CO2e/yr here but -?[0-9.e+-]+ in '{re.escape(LULUCF)}'"):
         harmonize_sample(SOURCE_ID, forest_land=path)
 
 
@@ -414,19 +480,22 @@ def test_eu_membership_no_longer_adds_up(tmp_path):
             if "numberValue" in c:
                 c["numberValue"] *= 2
 
-    with pytest.raises(SourceError, match=rf"file '{re.escape(LULUCF)}', column '1990': party 'European Union "
-                       r"\(Convention\)', CRF 4.G, year 1990: the EU reports -3.12601e\+07 t CO2e but its 28 declared "
+    with pytest.raises(SourceError, match=rf"file '{re.escape(LULUCF)}', column 'rows.cells.numberValue': record 12: "
+                       r"CRF:4.G, year 1990: the EU reports -3.12601e\+07 t CO2e/yr but its 28 declared "
                        r"members add up to -3.33552e\+07 \(-6.70%; tolerance 0.5%\)"):
         harmonize_sample(SOURCE_ID, lulucf=edited(tmp_path, "lulucf", change))
 
 
 def test_eu_member_missing(tmp_path):
+    """The UK's records gone from both files (the drop rules' counts reviewed): the EU no longer adds up."""
     uk = "United Kingdom of Great Britain and Northern Ireland"
     lulucf = edited(tmp_path, "lulucf", lambda d: d["data"].remove(party_of(d, uk)))
     (tmp_path / "f").mkdir()
     forest = edited(tmp_path / "f", "forest_land", lambda d: d["data"].remove(party_of(d, uk)))
-    with pytest.raises(SourceError, match=r"CRF 4, year 1990: the EU reports .* members absent: GBR"):
-        harmonize_sample(SOURCE_ID, lulucf=lulucf, forest_land=forest)
+    folder = declared_copy(tmp_path, ("count: 396", "count: 387"), ("count: 7919", "count: 7739"),
+                           ("count: 132}", "count: 129}"))
+    with pytest.raises(SourceError, match=r"CRF:4, year 1990: the EU reports .* members absent: GBR"):
+        harmonize_copy(folder, lulucf=lulucf, forest_land=forest)
 
 
 def _add_2019(doc, *, change=None):
@@ -439,34 +508,47 @@ def _add_2019(doc, *, change=None):
         change(doc)
 
 
+# a `2019` column beside `Last Inventory Year (2019)`: the declaration reviewed for it
+WITH_2019 = (("count: 279", "count: 288"), ("count: 7919", "count: 8182"),
+             ("        count: 7919\n", ("        count: 8182\n      - where: {rows.cells.column: Last Inventory Year (2019)}\n"
+                                     "        reason: a copy of the 2019 column\n        count: 132\n")))
+
+
 def test_last_inventory_year_beside_its_own_year_column(tmp_path):
-    rows = harmonize_sample(SOURCE_ID, lulucf=edited(tmp_path, "lulucf", _add_2019))
+    """Two columns of one year are one value twice, an error; declared as a copy, one is dropped."""
+    path = edited(tmp_path, "lulucf", _add_2019)
+    with pytest.raises(SourceError, match=r"288 rows match the drop rule \{'name': 'European Union \(KP\)'\}"):
+        harmonize_sample(SOURCE_ID, lulucf=path)  # the file changed: its counts are reviewed
+    with pytest.raises(SourceError, match=r"record 1: unknown value '2019' .*not in year_columns.csv"):
+        harmonize_copy(declared_copy(tmp_path / "a", *WITH_2019[:2]), lulucf=path)
+    rows = harmonize_copy(declared_copy(tmp_path / "b", WITH_2019[0], WITH_2019[2], years="2019,2019\n"), lulucf=path)
     assert len(rows) == 6259
     assert value(rows, "DEU", "4.A", 2019) == pytest.approx(-57_025_428.59646676, rel=1e-12)
 
 
 def test_last_inventory_year_disagreeing_with_its_year_column(tmp_path):
+    """Not declared as a copy, both columns are read: one value twice, an error at the first record
+    (dropping the copy with a `drop` rule, as above, is the reviewed decision)."""
     def change(d):
         row_of(d, "Germany", "4.A  Forest Land")["cells"][-1]["numberValue"] = 1.0
 
     path = edited(tmp_path, "lulucf", lambda d: _add_2019(d, change=change))
-    with pytest.raises(SourceError, match=rf"file '{re.escape(LULUCF)}', column 'Last Inventory Year \(2019\)': party "
-                       r"'Germany', CRF 4.A: columns \['Last Inventory Year \(2019\)', '2019'\] are the same year 2019 "
-                       r"but disagree"):
-        harmonize_sample(SOURCE_ID, lulucf=path)
+    folder = declared_copy(tmp_path, *WITH_2019[:2], years="2019,2019\n")
+    with pytest.raises(SourceError, match=rf"file '{re.escape(LULUCF)}', column 'rows.cells.numberValue': record 1: "
+                       r"the value for \{'area_code': 'AUS', 'year': 2019, .*'category': 'CRF:4'.*\} appears again"):
+        harmonize_copy(folder, lulucf=path)
 
 
 def test_not_json(tmp_path):
     path = tmp_path / LULUCF
     path.write_bytes(INPUTS["lulucf"].read_bytes()[:5000])
-    with pytest.raises(SourceError, match=rf"file '{re.escape(LULUCF)}': is not valid JSON: .* it may be cut short"):
+    with pytest.raises(SourceError, match=rf"file '{re.escape(LULUCF)}': is not JSON: .* Ingest a complete, undamaged "
+                       r"download"):
         harmonize_sample(SOURCE_ID, lulucf=path)
 
 
 def test_missing_role():
-    from conftest import sample_files
-
     files = sample_files(SOURCE_ID)
     del files["parties"]
-    with pytest.raises(SourceError, match=r"no file for role\(s\) \['parties'\]"):
-        h.harmonize(files)
+    with pytest.raises(SourceError, match=r"no file for role 'parties'"):
+        get(SOURCE_ID).harmonize(files)

@@ -244,7 +244,8 @@ def test_blank_lines_at_the_end_are_fine(tmp_path):
 
 def test_no_lulucf_rows(tmp_path):
     lines = [line for line in LINES if "Aggregate GHGs" not in line]
-    with pytest.raises(SourceError, match=rf"file '{NAME}': has no 'Aggregate GHGs' rows of categories 5\.\*"):
+    with pytest.raises(SourceError, match=rf"file '{NAME}': no row matches the keep rule .*'Gas': 'Aggregate GHGs'.*"
+                       r"update inputs\.inventory\.keep\.where"):
         harmonize_sample(SOURCE_ID, inventory=written(tmp_path, lines))
 
 
@@ -267,8 +268,9 @@ def test_value_annotated_with_another_year(tmp_path):
 
 def test_repeated_row_that_disagrees(tmp_path):
     path = edited(tmp_path, AFG_5A_REPEAT, "2005", "452.26")
-    with pytest.raises(SourceError, match=rf"file '{NAME}', row {AFG_5A_REPEAT}, column '2005': Afghanistan "
-                       r"'5.A Changes in Forest and Other Woody Biomass Stocks' under 'Total GHG emissions"):
+    with pytest.raises(SourceError, match=rf"file '{NAME}', row {AFG_5A_REPEAT}, column '2005': repeats line {AFG_5A} "
+                       r"\(\{'Party': 'Afghanistan', 'Category': '5.A Changes in Forest and Other Woody Biomass Stocks'\}; "
+                       rf".*\) but reads '452.26' where line {AFG_5A} reads '452.25'"):
         harmonize_sample(SOURCE_ID, inventory=path)
 
 

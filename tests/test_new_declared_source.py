@@ -48,6 +48,12 @@ inputs:
       - pattern: '\\d{4}'
         header: year
     set: {variable: area, land_category: forest_land, unit: 1000 ha, flag: reported}
+reconcile:
+  - variable: area
+    land_category: forest_land
+    against: [fra2020]
+    tolerance: 0.05
+    why: FRA 2020 publishes the country's forest area; a national export is checked against it
 """
 
 CROSSWALK = """name,area_code,area_level,parent_code
@@ -86,7 +92,7 @@ def test_a_new_source_from_its_own_folder_reaches_the_products(tmp_path):
     env.pop("PREFECT_API_URL", None)
     before = subprocess.run(["git", "status", "--porcelain"], cwd=PROJECT_ROOT, capture_output=True, text=True).stdout
 
-    run = ercan("run", "--source", "district_forest", "--json", env=env)
+    run = ercan("run", "--source", "district_forest", "--source", "fra2020", "--json", env=env)
     assert run.returncode == 0, run.stderr
     assert json.loads(run.stdout)["sources"]["district_forest"]["status"] == "accepted"
 
@@ -95,10 +101,16 @@ import intake, json
 cat = intake.from_yaml_file(%r)
 obs = cat["observations"].read()
 obs = obs[obs.source == "district_forest"]
+fra = cat["observations"].read().query("source == 'fra2020' and area_code == 'PRT' and variable == 'area' "
+                                      "and land_category == 'forest_land' and category.isna()")
 rec = cat["reconciliation"].read()
+compared = rec[(rec.other_source == "district_forest") & (rec.kind == "source_vs_source")]
 rec = rec[(rec.source == "district_forest") & (rec.kind == "aggregate_vs_members")]
 print(json.dumps({"obs": obs[["area_code", "year", "value"]].values.tolist(),
-                  "rec": rec[["area_code", "year", "reported_value", "bottom_up_value"]].values.tolist()}))
+                  "rec": rec[["area_code", "year", "reported_value", "bottom_up_value"]].values.tolist(),
+                  "fra": fra[["year", "value"]].values.tolist(),
+                  "compared": compared[["area_code", "year", "preferred_source", "reported_value", "other_value",
+                                        "tolerance"]].values.tolist()}))
 """ % str(storage / "catalog.yaml")
     out = json.loads(subprocess.run([sys.executable, "-c", check], capture_output=True, text=True, check=True).stdout)
     values = {(code, year): value for code, year, value in out["obs"]}
@@ -108,6 +120,13 @@ print(json.dumps({"obs": obs[["area_code", "year", "value"]].values.tolist(),
     totals = {(code, year): (reported, summed) for code, year, reported, summed in out["rec"]}
     assert totals[("PRT", 2010)] == pytest.approx((4_000_500, 4_000_500))  # 1200.5 + 800 + 2000
     assert totals[("PRT", 2020)] == pytest.approx((4_000_000, 4_000_000))  # 1100.25 + 790.75 + 2109
+    # its declared comparison: the national rows beside FRA 2020's of the same years
+    fra = {int(year): value for year, value in out["fra"]}
+    compared = {int(row[1]): row for row in out["compared"]}
+    assert sorted(compared) == [2010, 2020]
+    for year, (code, _, preferred, reported, other, tolerance) in compared.items():
+        assert (code, preferred, tolerance) == ("PRT", "fra2020", 0.05)
+        assert reported == pytest.approx(fra[year]) and other == pytest.approx(totals[("PRT", year)][0])
 
     after = subprocess.run(["git", "status", "--porcelain"], cwd=PROJECT_ROOT, capture_output=True, text=True).stdout
     assert after == before, "adding a source edited the project"

@@ -21,7 +21,7 @@ import pytest
 
 from conftest import edited_copy, replace_line
 from ercan import pipeline, snapshots, state
-from ercan.sources import PROJECT_ROOT, SAMPLE_DATA, get
+from ercan.sources import PROJECT_ROOT, SAMPLE_DATA, get, registry
 from ercan.storage import Storage
 
 BIN = Path(sys.executable).parent
@@ -78,6 +78,25 @@ def test_products_key_follows_the_accepted_rows_and_the_accounting_options(gated
     snapshots.ingest(storage, harmonizer, "monthly", str(corrected), steward=True)
     assert pipeline.gate(storage, harmonizer).status == "accepted"
     assert pipeline.products_key(storage) != key
+
+
+def test_products_key_follows_the_comparisons_sources_declare(gated, tmp_path, monkeypatch):
+    """A source outside the project (its declaration written by this test) changes the tolerance of its
+    `reconcile:` comparison: the products are accounted again, no file of the project touched."""
+    storage, _, _ = gated
+    folder = tmp_path / "sources" / "compared"
+    folder.mkdir(parents=True)
+    declaration = (PROJECT_ROOT / "harmonizers" / "fra2015" / "source.yaml").read_text(encoding="utf-8")
+    monkeypatch.setenv("ERCAN_HARMONIZERS", str(folder.parent))
+    keys = []
+    for tolerance in ("0.05", "0.1"):
+        text = declaration.replace("id: fra2015", "id: compared").replace("tolerance: 0.05", f"tolerance: {tolerance}")
+        (folder / "source.yaml").write_text(text, encoding="utf-8")
+        registry.cache_clear()
+        keys.append(pipeline.products_key(storage))
+    monkeypatch.delenv("ERCAN_HARMONIZERS")
+    registry.cache_clear()
+    assert keys[0] != keys[1]
 
 
 def test_publishing_from_the_same_inputs_is_skipped_unless_forced(gated):

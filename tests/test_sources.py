@@ -39,3 +39,34 @@ def test_source_index_is_generated_and_current(page):
     assert with_index(text, render_index(registry())) == text, f"{page}: run `ercan generate`"
     for source_id in registry():
         assert f"`{source_id}`" in text
+
+
+SHARED = sorted(p.name for p in (PROJECT_ROOT / "harmonizers" / "crosswalks").glob("*.csv"))
+# The shared crosswalk a module reads for its callers (the reference harmonizers' climate zones)
+READ_THROUGH = {"ercan.reference": "climate_zones.csv"}
+
+
+@pytest.mark.parametrize("source_id", sorted(s for s, h in registry().items() if h.declared is not None))
+def test_a_shared_crosswalk_a_source_reads_is_in_its_key(source_id):
+    """A declared source's key covers its own folder and only the shared crosswalks it names, so a hook
+    that reads one (by name, or through ercan.reference) must name it under `shared_crosswalks`."""
+    declared = registry()[source_id].declared
+    code = "".join(p.read_text(encoding="utf-8") for p in declared.folder.glob("*.py"))
+    read = {name for name in SHARED if name in code} | {name for module, name in READ_THROUGH.items() if module in code}
+    assert read <= set(declared.declaration.shared_crosswalks), f"{source_id}: add {sorted(read)} to shared_crosswalks"
+
+
+def test_a_shared_crosswalk_changes_only_the_keys_of_the_sources_naming_it(tmp_path, monkeypatch):
+    import ercan.declaration as declaration
+
+    before = {s: h.code_sha256 for s, h in registry().items() if h.declared is not None}
+    copy = tmp_path / "crosswalks"
+    copy.mkdir()
+    for name in SHARED:
+        (copy / name).write_bytes((PROJECT_ROOT / "harmonizers" / "crosswalks" / name).read_bytes())
+    (copy / "climate_zones.csv").write_bytes((copy / "climate_zones.csv").read_bytes() + b"\n")
+    monkeypatch.setattr(declaration, "SHARED_CROSSWALKS", copy)
+    changed = {s for s, h in registry().items() if h.declared is not None and h.code_sha256 != before[s]}
+    assert changed == {s for s, h in registry().items()
+                       if h.declared is not None and "climate_zones.csv" in h.declared.declaration.shared_crosswalks}
+    assert "ipcc_factors_jrc" in changed and "fra2015" not in changed

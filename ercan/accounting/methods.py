@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-C_TO_CO2 = 44 / 12  # molar masses of CO2 and C
+from ercan.units import C_TO_CO2
 
 
 def stock_difference(stock_1, stock_2, year_1, year_2):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import pandas as pd
@@ -15,7 +16,7 @@ from ercan.accounting.gapfill import METHODS as GAP_FILL_METHODS
 from ercan.accounting.gapfill import TIER1_METHOD, fill_pools, tier1_densities
 from ercan.accounting.growing_stock import biomass_from_growing_stock
 from ercan.accounting.hierarchy import Hierarchy
-from ercan.accounting.reconcile import reconcile
+from ercan.accounting.reconcile import Comparison, reconcile
 from ercan.accounting.restoration import OBSERVED as RESTORATION_OBSERVED
 from ercan.accounting.restoration import restoration_progress
 from ercan.accounting.sites import site_rows, split_sites
@@ -106,8 +107,10 @@ def _gap_filled_aggregates(stocks, filled, reported_only, hierarchy, basis) -> p
 
 
 def build(observations: pd.DataFrame | pa.Table, options: Options = Options(),
-          factors: pd.DataFrame | None = None) -> dict[str, pd.DataFrame]:
-    """The accounting products from the observations and (optional) the reference factors.
+          factors: pd.DataFrame | None = None,
+          comparisons: Mapping[str, tuple[Comparison, ...]] | None = None) -> dict[str, pd.DataFrame]:
+    """The accounting products from the observations, (optional) the reference factors, and the
+    comparisons each source declares ({source id: its `reconcile:`}, ercan.sources.comparisons()).
 
     Site rows are summed per enclosing area in Arrow first (sites.py): the rest works in pandas on
     the rows above site level, however many plots a source reports; the products that list site
@@ -122,5 +125,5 @@ def build(observations: pd.DataFrame | pa.Table, options: Options = Options(),
         "carbon_stocks": stocks,
         "carbon_fluxes": fluxes,
         "restoration_progress": restoration,
-        "reconciliation": reconcile(observations, hierarchy, fluxes, stocks, sites),
+        "reconciliation": reconcile(observations, hierarchy, fluxes, stocks, sites, comparisons),
     }
