@@ -227,6 +227,8 @@ class Values(_Model):
     pattern: str | None = None
     header: str | None = None  # the field a matched column's header becomes (e.g. year)
     set: dict[str, str | int | float | None] = Field(default_factory=dict)
+    # `header: area_code` with the headers' code system (areas as columns): area_code, area_level, parent_code
+    codes: Literal["iso3", "country_name", "iso3166_2"] | None = None
     # the columns are parts of one value (a pool reported in parts): their sum, `derived` where two or
     # more parts are numbers (a lone number keeps the block's flag)
     add: bool = False
@@ -245,6 +247,8 @@ class Values(_Model):
             raise ValueError("a `pattern` block needs `header`: the field its headers become")
         if self.add and len(self.columns) < 2:
             raise ValueError("`add` adds up two or more `columns`")
+        if self.codes and self.header != "area_code":
+            raise ValueError("`codes` reads headers that are areas: declare `header: area_code`")
         return self
 
 
@@ -595,6 +599,7 @@ class DeclaredSource:
             long["value"] = readers.parse_numbers(long["value"], long[LINE], spec.read.digit_grouping, file=raw.name,
                                                   column=long["_column"], role=role) if len(long) else long["value"]
             long = long[long["value"].notna()].reset_index(drop=True)
+            self._check_withdrawn(cells, long, spec, raw.name, role)
             long = self._in_canonical_units(long, raw.name, role, unit_column=self._unit_column(spec))
         except SourceError as e:
             raise e.located(sheet=sheet) from None
@@ -702,6 +707,7 @@ class DeclaredSource:
             names = lookups.subdivision_names(how.subdivisions, names_file)
         coded = readers.area_codes(text.where(~listed), cells[LINE], how.codes, listed=exceptions, names=names,
                                    names_file=names_file, file=file, column=column,
+                                   withdrawn=readers.withdrawn_codes(how.codes, self.folder),
                                    exceptions=how.crosswalk or f"{declared}.map")
         return {field: text.map(tables[field]).where(listed, coded[field]) if field in tables else coded[field]
                 for field in how.fields}
@@ -716,6 +722,19 @@ class DeclaredSource:
         fields = self._mapped(table, lookup.value, how.model_copy(update={"lookup": None}), raw.name, lookup.input,
                               declared=declared)
         return lookups.looked_up(cells, column, table, fields, lookup, file=file, table_file=raw.name)
+
+    def _check_withdrawn(self, cells: pd.DataFrame, long: pd.DataFrame, spec: Input, file: str, role: str) -> None:
+        """The codes read through the code system (not the declaration's exceptions) name an area in the
+        years of their values (readers.check_withdrawn)."""
+        for column, how in spec.columns.items():
+            withdrawn = readers.withdrawn_codes(how.codes, self.folder) if how.codes else {}
+            if not withdrawn or "year" not in long:
+                continue
+            listed = next(iter(self._tables(how).values()), {})
+            code_of_line = cells[column].where(~cells[column].isin(list(listed))).set_axis(cells[LINE])
+            code_of_line = code_of_line.groupby(level=0).first()  # a JSON record's items share its line
+            readers.check_withdrawn(long[LINE].map(code_of_line), long["year"], long[LINE], long["_column"], withdrawn,
+                                    file=file, column=column, exceptions=how.crosswalk or f"inputs.{role}.columns.{column}.map")
 
     def _no_other_columns(self, cells: pd.DataFrame, spec: Input, file: str, role: str) -> None:
         read = {*spec.columns, *(c for rule in spec.drop for c in rule.where), *row_rules.columns_read(spec)}
@@ -791,6 +810,7 @@ class DeclaredSource:
         names = [match.group(1) if match and match.re.groups else column for match, column in zip(found, matched)]
         ranges = classes.header_ranges(matched, names, file=file, line=cells.attrs.get("header_line"),
                                        key=f"inputs.{role}.values") if block.classes else None
+        areas = self._header_areas(names, block, cells, file, role) if block.codes else None
         parts = []
         for position, (column, name) in enumerate(zip(matched, names)):
             condition = dict(zip(("condition_min", "condition_max"), ranges[position])) if ranges else {}
@@ -798,11 +818,21 @@ class DeclaredSource:
                                  **{**block.set, **condition})
             if readers.FORMULAS in cells:
                 part[FORMULA] = cells[readers.FORMULAS].map(lambda formulas: column in formulas).to_numpy()
-            if block.header:
+            if areas is not None:  # the header is an area: the fields its code system gives
+                part = part.assign(**areas.iloc[position].to_dict())
+            elif block.header:
                 header = pd.Series([name] * len(part), index=part.index)
                 part[block.header] = self._typed(header, block.header, None, part[LINE], file, column, "")
             parts.append(part)
         return pd.concat(parts, ignore_index=True)
+
+    def _header_areas(self, names: list[str], block: Values, cells: pd.DataFrame, file: str, role: str) -> pd.DataFrame:
+        """The area fields of each matched header (areas as columns), through the block's code system."""
+        line = cells.attrs.get("header_line", 1)
+        return readers.area_codes(pd.Series(names), pd.Series([line] * len(names)), block.codes,
+                                  names_file=self.folder / readers.COUNTRY_NAMES, file=file, column="(header)",
+                                  exceptions=f"no list: leave the column out of the values block under inputs.{role}.values "
+                                             "(its `columns` or `pattern`)").reset_index(drop=True)
 
     @staticmethod
     def _unit_column(spec: Input) -> str | None:

@@ -17,7 +17,7 @@ from functools import cache
 
 import pandas as pd
 
-from ercan.errors import SourceError, did_you_mean, shown
+from ercan.errors import ConfigError, SourceError, did_you_mean, shown
 
 LINE = "_line"  # the column of every read table that holds the raw file's line of each row
 
@@ -307,17 +307,19 @@ COUNTRY_NAMES = "country_names.csv"  # a source's reviewed names (name,iso3,note
 
 
 def area_codes(cells: pd.Series, lines: pd.Series, system: str, *, names_file, listed=(), exceptions: str,
-               file: str, column: str, names: dict[str, str] | None = None) -> pd.DataFrame:
+               file: str, column: str, names: dict[str, str] | None = None, withdrawn=()) -> pd.DataFrame:
     """area_code, area_level and parent_code of every cell, through the code system: current ISO
     3166-1 alpha-3 and ISO 3166-2 codes per pycountry, country names through the source's own
     `names_file` first, then ercan.areas.iso3_for_names. Every value the system does not know (and
     that is not in `listed`, the declaration's exceptions) is one error listing them all with the
     closest known, at the line of the first; its hint names `names_file` and `exceptions` (the
     declaration key where a code outside the system is mapped). `subdivision_name`: through
-    `names` (name -> ISO 3166-2 code, ercan.lookups.subdivision_names), `names_file` its reviewed CSV."""
+    `names` (name -> ISO 3166-2 code, ercan.lookups.subdivision_names), `names_file` its reviewed CSV.
+    `withdrawn` codes (withdrawn_codes) are areas too, up to their withdrawal (check_withdrawn)."""
     values = list(dict.fromkeys(cells.dropna()))
     codes = {v: names[v] for v in values if v in names} if system == "subdivision_name" else _codes_of(
         values, system, names_file)
+    codes.update({v: v for v in values if v in withdrawn})
     unknown = [v for v in values if v not in codes and v not in listed]
     if unknown:
         known = names if system == "subdivision_name" else _known(system)
@@ -354,6 +356,54 @@ def _known(system: str) -> frozenset[str]:
     if system == "iso3":
         return frozenset(c.alpha_3 for c in pycountry.countries)
     return frozenset(c.name for c in pycountry.countries)
+
+
+WITHDRAWN_SUBDIVISIONS = "withdrawn_subdivisions.csv"  # a source's reviewed former ISO 3166-2 codes
+
+
+def withdrawn_codes(system: str, folder) -> dict[str, tuple[str, str]]:
+    """{code: (name, withdrawal date)} of the code system's withdrawn codes, each an area up to the
+    year it was withdrawn (check_withdrawn): ISO 3166-3 per pycountry for alpha-3 codes; for ISO
+    3166-2, of which pycountry keeps no history, the source's reviewed WITHDRAWN_SUBDIVISIONS
+    (code,name,withdrawn,note; a code still current there is an error naming its line)."""
+    if system == "iso3":
+        return withdrawn_countries()
+    path = folder / WITHDRAWN_SUBDIVISIONS
+    if system != "iso3166_2" or not path.exists():
+        return {}
+    table = pd.read_csv(path, dtype=str, keep_default_na=False)
+    for line, row in enumerate(table.itertuples(index=False), start=2):
+        if row.code in _known(system) or not re.fullmatch(r"\d{4}(-\d{2}-\d{2})?", row.withdrawn) or not row.note:
+            raise ConfigError(f"{path}, line {line}: {row.code!r} needs a withdrawal date (YYYY or YYYY-MM-DD) and a "
+                              "note, and must be no current ISO 3166-2 code (per pycountry)")
+    return {row.code: (row.name, row.withdrawn) for row in table.itertuples(index=False)}
+
+
+@cache
+def withdrawn_countries() -> dict[str, tuple[str, str]]:
+    """ISO 3166-3 per pycountry: {alpha-3 code that no current country holds: (name, withdrawal date)}."""
+    import pycountry
+
+    current = {c.alpha_3 for c in pycountry.countries}
+    return {c.alpha_3: (c.name, c.withdrawal_date) for c in pycountry.historic_countries if c.alpha_3 not in current}
+
+
+def check_withdrawn(codes: pd.Series, years: pd.Series, lines: pd.Series, columns: pd.Series, withdrawn: dict, *,
+                    file: str, column: str, exceptions: str) -> None:
+    """A withdrawn code (SUN, YUG; FR-A, a French region before 2016) is its area's only up to the year
+    it was withdrawn: a value of a later year is an error at its line (a code reused for a successor)."""
+    last_year = codes.map(lambda code: int(withdrawn[code][1][:4]) if code in withdrawn else None)
+    late = (last_year.notna() & (years.astype("Float64") > last_year.astype("Float64"))).fillna(False)
+    if late.any():
+        at = late.to_numpy().argmax()
+        code, year = codes.iloc[at], int(years.iloc[at])
+        raise SourceError(
+            f"{code!r} ({withdrawn[code][0]}) was withdrawn on {withdrawn[code][1]}: "
+            f"its value for {year} (column {columns.iloc[at]!r}) is of no country it names", file=file,
+            row=int(lines.iloc[at]), column=column,
+            hint=f"If the file reports the former country's area under its old code, list the code with why in "
+                 f"{exceptions} (its fields as they are meant); if it means a successor, map it to the successor's code there.",
+        )
 
 
 def _country_of(subdivision) -> str | None:

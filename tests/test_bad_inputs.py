@@ -174,7 +174,7 @@ CASES = [
     pytest.param("fra2015", "forest_area", edit("fra2015", "forest_area", replace_line(3, "MAR,", "XKX,")),
                  "error", "unknown ISO 3166-1 alpha-3 code 'XKX'", id="unknown_country_code"),
     pytest.param("fra2015", "forest_area", edit("fra2015", "forest_area", replace_line(3, "MAR,", "YUG,")),
-                 "error", "unknown ISO 3166-1 alpha-3 code 'YUG'", id="retired_country_code"),
+                 "error", "'YUG' (Yugoslavia, (Socialist) Federal Republic of) was withdrawn on 2003-07-23: its value for 2005", id="retired_country_code"),
     pytest.param("unfccc_non_annex_i", "inventory", edit("unfccc_non_annex_i", "inventory", on_lines(lambda s: s.replace("Afghanistan,", "Atlantis,"))),
                  "error", "'Atlantis'", id="unknown_party_name"),
     # -- fictitious placeholder rows

@@ -7,7 +7,7 @@ import re
 import pandas as pd
 import pytest
 
-from ercan.errors import SourceError
+from ercan.errors import ConfigError, SourceError
 
 
 # --- area code systems (`Column.codes`) and the unit stated in a title (`Reading.unit_in`) --------
@@ -23,7 +23,7 @@ def _declared_source(tmp_path, declaration: str, data: str, **beside: str):
     from ercan.sources import RawFile
 
     folder = tmp_path / "toy"
-    folder.mkdir()
+    folder.mkdir(parents=True)
     (folder / "source.yaml").write_text(
         "id: toy\ntitle: t\npublisher: p\nlicense: l\ncitation: c\n" + declaration, encoding="utf-8")
     for name, text in beside.items():
@@ -53,13 +53,13 @@ def test_iso3_codes_with_crosswalk_exceptions(tmp_path):
 
 
 def test_unknown_iso3_codes_are_all_listed_with_the_closest_and_their_lines(tmp_path):
-    source, files = _declared_source(tmp_path, _AREAS, "code,2000\nDEU,1\nZWEE,2\nYUG,3\nZWEE,4\n",
+    source, files = _declared_source(tmp_path, _AREAS, "code,2000\nDEU,1\nZWEE,2\nUGX,3\nZWEE,4\n",
                                      codes__csv=_SPECIAL)
     with pytest.raises(SourceError) as error:
         source.harmonize(files)
     assert str(error.value) == (
         "file 'table.csv', row 3, column 'code': unknown ISO 3166-1 alpha-3 codes 'ZWEE' (did you mean 'ZWE'?) "
-        "at line 3, 'YUG' (did you mean 'UGA'?) at line 4. After checking what they are: add each, with the reason, "
+        "at line 3, 'UGX' (did you mean 'UGA'?) at line 4. After checking what they are: add each, with the reason, "
         "to codes.csv in the source's folder.")
 
 
@@ -1349,4 +1349,95 @@ def test_a_misspelt_repeat_is_read_once_an_empty_cell_joins_nothing_and_is_match
 def test_a_misspelt_repeat_that_differs_or_a_value_on_a_dropped_empty_row_is_named(tmp_path, data, message):
     source, files = _factors(tmp_path, _SPECIES, data)
     with pytest.raises(SourceError, match=re.escape(message)):
+        source.harmonize(files)
+
+
+# --- withdrawn ISO 3166-1 codes (ISO 3166-3) and areas as columns. The files are made up by these tests.
+
+WITHDRAWN = """
+inputs:
+  table:
+    file: table.csv
+    columns:
+      Code: {to: [area_code, area_level, parent_code], codes: iso3}
+    values:
+      - pattern: '\\d{4}'
+        header: year
+    set: {variable: area, unit: ha, land_category: forest_land, flag: reported}
+"""
+
+
+def test_a_withdrawn_country_code_is_read_up_to_its_withdrawal(tmp_path):
+    """SUN (USSR, withdrawn 1992-08-30) and YUG (withdrawn 2003-07-23) per pycountry's ISO 3166-3 data."""
+    source, files = _declared_source(tmp_path, WITHDRAWN, "Code,1990,2003\nSUN,10,\nYUG,5,6\nDEU,1,2\n")
+    rows = source.harmonize(files).to_pandas()
+    assert sorted(zip(rows.area_code, rows.year, rows.area_level)) == [
+        ("DEU", 1990, "national"), ("DEU", 2003, "national"), ("SUN", 1990, "national"),
+        ("YUG", 1990, "national"), ("YUG", 2003, "national")]
+
+
+def test_a_withdrawn_country_code_with_a_later_value_is_named(tmp_path):
+    source, files = _declared_source(tmp_path, WITHDRAWN, "Code,1990,1995\nDEU,1,2\nSUN,10,11\n")
+    with pytest.raises(SourceError, match=re.escape(
+            "file 'table.csv', row 3, column 'Code': 'SUN' (USSR, Union of Soviet Socialist Republics) was withdrawn "
+            "on 1992-08-30: its value for 1995 (column '1995') is of no country it names")):
+        source.harmonize(files)
+
+
+AREAS_AS_COLUMNS = """
+inputs:
+  table:
+    file: table.csv
+    columns:
+      Year: {to: year}
+    values:
+      - pattern: '(?!Year$|World$).+'
+        header: area_code
+        codes: country_name
+    set: {variable: area, unit: 1000 ha, land_category: forest_land, flag: reported}
+"""
+
+
+def test_areas_as_columns_read_through_the_headers_code_system(tmp_path):
+    source, files = _declared_source(tmp_path, AREAS_AS_COLUMNS, "Year,Germany,Viet Nam,World\n2010,11,14,4000\n")
+    rows = source.harmonize(files).to_pandas()
+    assert sorted(zip(rows.area_code, rows.area_level, rows.value)) == [("DEU", "national", 11_000.0),
+                                                                         ("VNM", "national", 14_000.0)]
+
+
+def test_a_header_that_is_no_area_is_named(tmp_path):
+    source, files = _declared_source(tmp_path, AREAS_AS_COLUMNS, "Year,Germany,Atlantis\n2010,11,14\n")
+    with pytest.raises(SourceError, match=re.escape("row 1, column '(header)': unknown country name 'Atlantis'")):
+        source.harmonize(files)
+
+
+def test_codes_on_headers_need_area_code_as_their_field():
+    from ercan.declaration import Values
+
+    with pytest.raises(ValueError, match="declare `header: area_code`"):
+        Values(pattern=r"\d{4}", header="year", codes="iso3")
+
+
+def test_a_withdrawn_subdivision_code_is_read_up_to_its_withdrawal_when_reviewed(tmp_path):
+    """pycountry keeps no ISO 3166-2 history: a former code (FR-J, Ile-de-France's before France's 2016
+    regions) is an area only where the source's withdrawn_subdivisions.csv lists it. The file, its
+    values and the withdrawal date are made up by this test."""
+    declaration = WITHDRAWN.replace("codes: iso3", "codes: iso3166_2")
+    reviewed = {"withdrawn_subdivisions.csv": "code,name,withdrawn,note\nFR-J,Ile-de-France,2016-01-01,test\n"}
+    source, files = _declared_source(tmp_path, declaration, "Code,2010,2020\nFR-J,1,\nFR-IDF,,2\n")
+    with pytest.raises(SourceError, match="unknown ISO 3166-2 code 'FR-J'"):
+        source.harmonize(files)
+    source, files = _declared_source(tmp_path / "listed", declaration, "Code,2010,2020\nFR-J,1,\nFR-IDF,,2\n", **reviewed)
+    rows = source.harmonize(files).to_pandas()
+    assert sorted(zip(rows.area_code, rows.parent_code, rows.year)) == [("FR-IDF", "FRA", 2020), ("FR-J", "FRA", 2010)]
+    source, files = _declared_source(tmp_path / "late", declaration, "Code,2010,2020\nFR-J,1,3\n", **reviewed)
+    with pytest.raises(SourceError, match=re.escape("'FR-J' (Ile-de-France) was withdrawn on 2016-01-01: its value for 2020")):
+        source.harmonize(files)
+
+
+def test_a_reviewed_withdrawn_subdivision_must_not_be_current(tmp_path):
+    declaration = WITHDRAWN.replace("codes: iso3", "codes: iso3166_2")
+    source, files = _declared_source(tmp_path, declaration, "Code,2010\nFR-IDF,1\n", **{
+        "withdrawn_subdivisions.csv": "code,name,withdrawn,note\nFR-IDF,Ile-de-France,2016,test\n"})
+    with pytest.raises(ConfigError, match=r"withdrawn_subdivisions.csv, line 2: 'FR-IDF' .* no current ISO 3166-2 code"):
         source.harmonize(files)
