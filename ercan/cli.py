@@ -488,11 +488,12 @@ def generate(
     """Regenerate the files derived from the field registry and the products' columns.
 
     They are docs/data_dictionary.md, expectations/schema.json, expectations/products/<product>.schema.json
-    and the source index in docs/sources.md and sample_data/README.md (from the source declarations).
+    the source index in docs/sources.md and sample_data/README.md (from the source declarations) and
+    the guide's list of the sources with a hook (from the hooks' docstrings).
     """
     from ercan.publish import PRODUCTS
     from ercan.schema import render_data_dictionary
-    from ercan.sources import PROJECT_ROOT, registry, render_index, with_index
+    from ercan.sources import PROJECT_ROOT, registry, render_hooks, render_index, with_index
     from ercan.validation import generated_suites
 
     stale = []
@@ -500,6 +501,8 @@ def generate(
     generated = {PROJECT_ROOT / "docs" / "data_dictionary.md": render_data_dictionary(PRODUCTS), **generated_suites()}
     for page in (PROJECT_ROOT / "docs" / "sources.md", PROJECT_ROOT / "sample_data" / "README.md"):
         generated[page] = with_index(page.read_text(encoding="utf-8"), index)
+    guide = PROJECT_ROOT / "docs" / "adding_a_source.md"
+    generated[guide] = with_index(guide.read_text(encoding="utf-8"), render_hooks(registry()))
     for path, text in generated.items():
         if not path.exists() or path.read_text(encoding="utf-8") != text:
             stale.append(path)

@@ -7,7 +7,7 @@ import pytest
 from conftest import sample_files
 
 from ercan import schema
-from ercan.sources import PROJECT_ROOT, SAMPLE_DATA, registry, render_index, with_index
+from ercan.sources import PROJECT_ROOT, SAMPLE_DATA, registry, render_hooks, render_index, with_index
 
 
 @pytest.mark.parametrize("source_id", sorted(registry()))
@@ -39,6 +39,14 @@ def test_source_index_is_generated_and_current(page):
     assert with_index(text, render_index(registry())) == text, f"{page}: run `ercan generate`"
     for source_id in registry():
         assert f"`{source_id}`" in text
+
+
+def test_the_guide_lists_every_source_with_a_hook_and_why():
+    guide = (PROJECT_ROOT / "docs" / "adding_a_source.md").read_text(encoding="utf-8")
+    assert with_index(guide, render_hooks(registry())) == guide, "docs/adding_a_source.md: run `ercan generate`"
+    hooked = [s for s, h in registry().items() if h.declared is not None and h.declared.declaration.hook]
+    listed = render_hooks(registry())
+    assert hooked and all(f"| `{s}` |" in listed for s in hooked) and "| `fra2015` |" not in listed
 
 
 SHARED = sorted(p.name for p in (PROJECT_ROOT / "harmonizers" / "crosswalks").glob("*.csv"))
