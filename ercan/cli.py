@@ -183,7 +183,11 @@ def _run_flow(sources: list[str] | None, storage: str | None, force: bool, from_
         pipeline_flow = nightly.with_options(task_runner=task_runner(dask)) if dask else nightly
         gates = len(sources or registry()) if STAGES.index(from_stage) <= STAGES.index("validate") else 0
         with _flow_progress(out, gates):
-            summary = pipeline_flow(sources=sources, storage=storage, force=force, from_stage=from_stage)
+            state = pipeline_flow(sources=sources, storage=storage, force=force, from_stage=from_stage,
+                                  return_state=True)
+        summary = state.result(raise_on_failure=False)  # a Failed run (a source quarantined) still gives its summary
+        if isinstance(summary, BaseException):
+            raise summary
     except ConfigError as e:
         raise _fail(e, 2, out) from None
     except ErcanError as e:  # e.g. another run held the publish lock too long

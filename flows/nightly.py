@@ -10,6 +10,7 @@ import os
 from prefect import flow, get_client, get_run_logger
 from prefect.futures import as_completed
 from prefect.runtime import deployment, flow_run
+from prefect.states import Failed
 from prefect.task_runners import ThreadPoolTaskRunner
 
 from ercan import pipeline, product_gates
@@ -81,12 +82,15 @@ def nightly(sources: list[str] | None = None, storage: str | None = None, force:
         accounted = account.with_options(
             result_storage=cache_storage(storage_url), refresh_cache=pipeline.refreshes("account", from_stage, force)
         )(storage_url, inputs_key, return_state=True)
-        manifests = publish(storage_url, accounted.result(), inputs_key, pipeline.refreshes("publish", from_stage, force))
+        manifests = publish.submit(storage_url, accounted.result(), inputs_key,
+                                   pipeline.refreshes("publish", from_stage, force)).result(raise_on_failure=False)
+        if isinstance(manifests, BaseException):
+            raise manifests
     withheld = product_gates.withheld(Storage(storage_url))
     for product, reason in withheld.items():
         logger.error("withheld %s: %s", product, reason)
     links = reports(storage_url, list(outcomes.values()), manifests)
-    return {
+    summary = {
         "storage": storage_url,
         "from_stage": from_stage,
         "sources": {sid: vars(o) for sid, o in outcomes.items()},
@@ -96,6 +100,26 @@ def nightly(sources: list[str] | None = None, storage: str | None = None, force:
         "data_docs": links["data_docs"],
         "report": links["report"],
     }
+    verdict = _verdict(outcomes, withheld)
+    return Failed(message=verdict, data=summary) if verdict else summary
+
+
+def _verdict(outcomes: dict[str, pipeline.GateOutcome], withheld: dict[str, str]) -> str | None:
+    """The run's outcome for the operator's eye when it is not all good: which sources were not
+    accepted and which products were withheld, each with the start of its reason (the rest is in
+    the task's state, `ercan sources` and the report)."""
+    not_accepted = [o for o in outcomes.values() if o.status != "accepted"]
+    if not not_accepted and not withheld:
+        return None
+    counts = [f"{len(not_accepted)} of {len(outcomes)} sources not accepted"] if not_accepted else []
+    counts += [f"{len(withheld)} product(s) withheld"] if withheld else []
+    parts = [f"{o.source} {o.status}: {_start(o.reason or '')}" for o in not_accepted]
+    parts += [f"{product} withheld: {_start(reason)}" for product, reason in withheld.items()]
+    return "; ".join(counts) + " — " + " | ".join(parts)
+
+
+def _start(reason: str, limit: int = 300) -> str:
+    return reason if len(reason) <= limit else reason[:limit] + " …"
 
 
 def _gates(storage_url: str, selected: list[str], force: bool, from_stage: str) -> dict[str, pipeline.GateOutcome]:

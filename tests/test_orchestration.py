@@ -232,18 +232,35 @@ def test_deploy_schedules_the_nightly_and_a_worker_runs_a_rerun_then_serves_it_f
         # The products were last published from the same inputs: accounting and publishing are skipped.
         assert "account" not in states and "publish" not in states and "gate gfw_usa" in states
         print(f"\nrerun via the worker: first {first['total_run_time']:.1f} s, no-change {second['total_run_time']:.1f} s")
+
+        # A quarantine is a Failed run, with the source and why, and `--watch` exits non-zero. The file
+        # is a copy of GFW's state loss file with Alabama's 2001 loss made negative by this test.
+        broken = edited_copy(tmp_path, "gfw_usa", "state_loss", replace_line(2, "176807.15", "-176807.15"))
+        assert ercan("ingest", "gfw_usa", str(broken), "--storage", str(store), env=server).returncode == 0
+        third = trigger_rerun(server, ["--param", 'sources=["gfw_usa"]', "--param", "from_stage=harmonize"],
+                              expected="FAILED")
+        assert third["state"]["message"].startswith("1 of 1 sources not accepted — gfw_usa quarantined: ")
+        assert task_states(server, third)["gate gfw_usa"] == "Failed"
     finally:
         stop(worker, signals=2)
 
 
-def trigger_rerun(env: dict, parameters: list[str]) -> dict:
-    """`prefect deployment run ercan/rerun --param ...`, waited for; returns the finished flow run."""
+def trigger_rerun(env: dict, parameters: list[str], expected: str = "COMPLETED") -> dict:
+    """`prefect deployment run ercan/rerun --param ...`, waited for (`--watch` exits 0 only for a run that
+    completed); returns the finished flow run, whose state must be `expected`."""
     run = subprocess.run([PREFECT, "deployment", "run", "ercan/rerun", *parameters, "--watch", "--watch-timeout", "600"],
                          env=env, capture_output=True, text=True, timeout=660)
     run_id = next(line.split("UUID:")[1].strip() for line in run.stdout.splitlines() if "UUID:" in line)
     flow_run = httpx.get(f"{env['PREFECT_API_URL']}/flow_runs/{run_id}", timeout=30).json()
-    assert flow_run["state"]["type"] == "COMPLETED", run.stdout + run.stderr
+    assert flow_run["state"]["type"] == expected, run.stdout + run.stderr
+    assert (run.returncode == 0) == (expected == "COMPLETED"), run.stdout + run.stderr
     return flow_run
+
+
+def latest_flow_run(env: dict) -> dict:
+    """The flow run that ended last (not the nightly runs the scheduler has lined up)."""
+    finished = {"flow_runs": {"state": {"type": {"any_": ["COMPLETED", "FAILED", "CRASHED"]}}}}
+    return api_post(env, "flow_runs/filter", {**finished, "sort": "END_TIME_DESC", "limit": 1})[0]
 
 
 def task_states(env: dict, flow_run: dict) -> dict[str, str]:
@@ -274,6 +291,9 @@ def test_rerun_after_the_data_is_fixed_lifts_the_quarantine(server, tmp_path):
 
     quarantined = ercan("rerun", "gfw_usa", "--from", "harmonize", "--storage", str(store), env=server)
     assert quarantined.returncode == 1, quarantined.stdout + quarantined.stderr
+    run = latest_flow_run(server)  # on the server, the run and the gate are Failed, saying why
+    assert run["state"]["type"] == "FAILED" and "gfw_usa quarantined" in run["state"]["message"]
+    assert "-176807.15" in run["state"]["message"] and task_states(server, run)["gate gfw_usa"] == "Failed"
     assert "quarantined" in ercan("sources", "--storage", str(store), env=server).stdout
     reason = json.loads((store / "state" / "sources" / "gfw_usa.json").read_text())["reason"]
     assert "expect_column_values_to_be_between on column 'value'" in reason and "-176807.15" in reason
@@ -284,8 +304,21 @@ def test_rerun_after_the_data_is_fixed_lifts_the_quarantine(server, tmp_path):
     assert lifted.returncode == 0, lifted.stdout + lifted.stderr
     current = json.loads((store / "state" / "sources" / "gfw_usa.json").read_text())
     assert current["status"] == "accepted" and current["reason"] is None
+    assert latest_flow_run(server)["state"]["type"] == "COMPLETED"
     listing = ercan("sources", "--storage", str(store), env=server).stdout
     assert "accepted" in listing and "quarantined" not in listing
+
+
+@pytest.mark.slow
+def test_the_documented_automation_is_one_the_server_takes(server):
+    """infra/prefect-automation.yaml (docs/operations.md): created on the real server, it reacts to the
+    ercan flow's Failed runs."""
+    created = subprocess.run([PREFECT, "automation", "create", "--from-file", str(PROJECT_ROOT / "infra" /
+                              "prefect-automation.yaml")], env=server, capture_output=True, text=True, timeout=120)
+    assert created.returncode == 0, created.stdout + created.stderr
+    automation = next(a for a in api_post(server, "automations/filter", {}) if a["name"] == "ercan run not all good")
+    assert "prefect.flow-run.Failed" in automation["trigger"]["expect"]
+    assert automation["trigger"]["match_related"] == {"prefect.resource.role": "flow", "prefect.resource.name": "ercan"}
 
 
 def test_rerun_usage_errors_exit_2(tmp_path):
