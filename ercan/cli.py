@@ -51,6 +51,26 @@ app = typer.Typer(
 console = Console(highlight=False)
 errors = Console(stderr=True, highlight=False)
 
+def _version(asked: bool) -> None:
+    if asked:
+        from importlib.metadata import version
+
+        from ercan.publish import code_version
+
+        code = code_version()  # what every manifest records as the code that built it
+        commit = f", git {code['git_commit'][:12]}" if "git_commit" in code else ""
+        console.print(f"ercan {code['package']}{commit} (Python {code['python']}, Prefect {version('prefect')}, "
+                      f"Great Expectations {version('great-expectations')}, pandas {version('pandas')}, "
+                      f"pyarrow {version('pyarrow')})")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                                help="The version of ercan (and its commit) and of its stack.")] = False):
+    """ercan: the open data pipeline for ecosystem restoration and carbon-sink monitoring."""
+
+
 StorageOption = Annotated[
     str | None,
     typer.Option("--storage", help="Storage root: a path or s3://bucket/prefix (default: $ERCAN_STORAGE, else ./ercan-data)."),

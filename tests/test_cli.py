@@ -235,3 +235,16 @@ print(json.dumps({"world_2020": float(forest.query("area_code == 'WORLD' and yea
     assert facts["world_2020"] == pytest.approx(world.value.item() / 1e6, rel=1e-12)
     assert facts["regions"] == ["M49:002", "M49:009", "M49:019", "M49:142", "M49:150", "WORLD"]
     assert facts["oldest"] == document["products"]["carbon_stocks"]["version"] and facts["same_rows"]
+
+
+def test_version_names_the_package_its_commit_and_the_stack():
+    import subprocess as sp
+    from importlib.metadata import version
+
+    from ercan.sources import PROJECT_ROOT
+
+    result = invoke("--version")
+    assert result.exit_code == 0
+    commit = sp.run(["git", "-C", str(PROJECT_ROOT), "rev-parse", "HEAD"], capture_output=True, text=True).stdout[:12]
+    assert result.stdout.startswith(f"ercan {version('ercan')}, git {commit} (Python ")
+    assert f"Prefect {version('prefect')}" in result.stdout and f"Great Expectations {version('great-expectations')}" in result.stdout
