@@ -61,7 +61,7 @@ def _version(asked: bool) -> None:
         commit = f", git {code['git_commit'][:12]}" if "git_commit" in code else ""
         console.print(f"ercan {code['package']}{commit} (Python {code['python']}, Prefect {version('prefect')}, "
                       f"Great Expectations {version('great-expectations')}, pandas {version('pandas')}, "
-                      f"pyarrow {version('pyarrow')})")
+                      f"pyarrow {version('pyarrow')})", soft_wrap=True)  # one line, for scripts, at any width
         raise typer.Exit()
 
 
