@@ -10,8 +10,10 @@ typo fails at load naming the file and the key (docs/adding_a_source.md).
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import importlib.util
+import io
 import re
 from functools import cached_property
 from pathlib import Path
@@ -33,6 +35,7 @@ from ercan.units import convert, factor
 DECLARATION = "source.yaml"
 SHARED_CROSSWALKS = Path(__file__).resolve().parent.parent / "harmonizers" / "crosswalks"
 HOOK = "hook.py"
+LAYOUT_HEAD = 1 << 20  # bytes of a CSV read to check that a file has its input's layout
 
 
 class _Model(BaseModel):
@@ -502,7 +505,7 @@ class DeclaredSource:
         if not spec.values or hasattr(self.hook, "cells"):  # a file the hook or a companion key reads, or a lookup
             return None
         try:
-            cells = self._cells(spec, role, raw)
+            cells = self._cells(spec, role, _head(raw) if spec.read.format == "csv" else raw)
         except SourceError:
             return None
         try:
@@ -865,3 +868,13 @@ class DeclaredSource:
                 raise e.located(file=file, row=int(long[LINE].iloc[at[0]]),
                                 column=unit_column or long["_column"].iloc[at[0]]) from None
         return long.assign(value=values, unit=target)
+
+
+def _head(raw):
+    """A CSV's first `LAYOUT_HEAD` bytes, whole lines (all of a smaller file): enough for its layout,
+    so that checking a large file's fingerprint reads no more of it."""
+    with raw.open() as f:
+        head = f.read(LAYOUT_HEAD + 1)
+    if len(head) > LAYOUT_HEAD:
+        head = head[:head.rfind(b"\n", 0, LAYOUT_HEAD) + 1]
+    return dataclasses.replace(raw, opener=lambda: io.BytesIO(head))

@@ -46,6 +46,22 @@ class _Unreachable(Exception):
     """The origin did not answer (no connection, a timeout, a cut response)."""
 
 
+class _OriginStream:
+    """A response read as a stream: its read errors are the origin's (a cut transfer), not the store's."""
+
+    def __init__(self, response):
+        self.response = response
+
+    def read(self, size: int = -1) -> bytes:
+        try:
+            chunk = self.response.read(size)
+        except (OSError, http.client.HTTPException) as e:
+            raise _Unreachable(e) from None
+        if not chunk and self.response.length:  # http.client's read(size) ends quietly short of Content-Length
+            raise _Unreachable(f"the transfer ended {self.response.length} bytes short of its Content-Length")
+        return chunk
+
+
 def landing_parts(source: Source, role: str) -> tuple[str, ...]:
     return LANDING, source.id, PurePath(source.inputs[role]).name
 
@@ -86,7 +102,8 @@ def seed(storage: Storage, source: Source, role: str, parts: tuple[str, ...]) ->
         raise NothingLanded(f"nothing has landed for input {role!r} and there is no sample file {sample}",
                           source=source.id, file=storage.url_of(*parts),
                           hint="Put the input's file there, or declare its origin URL in the source's `urls`.")
-    storage.write_bytes(sample.read_bytes(), *parts)  # whole or not at all: a half copy would pass for a landed file
+    with sample.open("rb") as f:
+        storage.write_stream(f, *parts)  # whole or not at all: a half copy would pass for a landed file
     return str(sample)
 
 
@@ -99,8 +116,7 @@ def download(storage: Storage, source: Source, role: str, url: str, parts: tuple
     validators = storage.read_json(*validators_parts, default={}) if storage.exists(*parts) else {}
     headers = _conditional_headers(validators) if validators.get("url") == url else {}
     try:
-        with urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=HTTP_TIMEOUT) as response:
-            data, answered = response.read(), response.headers
+        response = urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=HTTP_TIMEOUT)
     except urllib.error.HTTPError as e:
         if e.code == 304:
             return False
@@ -109,8 +125,9 @@ def download(storage: Storage, source: Source, role: str, url: str, parts: tuple
                           hint="The file landed before stays; check the URL in the source's `urls`.") from None
     except (OSError, http.client.HTTPException) as e:  # URLError is an OSError; so are timeouts
         raise _Unreachable(getattr(e, "reason", None) or e) from None
-    storage.write_bytes(data, *parts)
-    storage.write_json({"url": url, "etag": answered.get("ETag"), "last_modified": answered.get("Last-Modified"),
+    with response:  # in place once whole: a transfer cut short leaves the file landed before
+        storage.write_stream(_OriginStream(response), *parts)
+    storage.write_json({"url": url, "etag": response.headers.get("ETag"), "last_modified": response.headers.get("Last-Modified"),
                         "downloaded_at": datetime.now(UTC).isoformat()}, *validators_parts)
     return True
 

@@ -10,18 +10,21 @@ lands, and an older landing file never comes back over it.
 from __future__ import annotations
 
 import getpass
-import hashlib
-import io
+import uuid
 from datetime import UTC, datetime
 from pathlib import PurePath
+from typing import BinaryIO
 
 import fsspec
 
 from ercan import state
 from ercan.errors import ConfigError, SourceError
 from ercan.landing import Landed
-from ercan.sources import Harmonizer, RawFile, Source, registry
+from ercan.sources import Harmonizer, RawFile, registry
 from ercan.storage import Storage
+
+# Where a file being ingested is copied while it is hashed (a killed ingest leaves its folder: `ercan gc`).
+INCOMING = ".incoming-"
 
 
 def ingest(storage: Storage, harmonizer: Harmonizer, role: str, location: str, *, steward: bool = False) -> dict:
@@ -30,15 +33,12 @@ def ingest(storage: Storage, harmonizer: Harmonizer, role: str, location: str, *
     source = harmonizer.source
     if role not in source.inputs:
         raise ConfigError(f"source {source.id!r} has no input {role!r}; its inputs are {sorted(source.inputs)}")
+    name = PurePath(str(location)).name
     try:
         with fsspec.open(location, "rb") as f:
-            data = f.read()
+            meta = _snapshot(storage, harmonizer, role, f, name, str(location), check_layout=steward)
     except OSError as e:
         raise SourceError(f"cannot read the raw file: {e}", source=source.id, file=str(location)) from None
-    name = PurePath(str(location)).name
-    if steward:
-        refuse_misfit(harmonizer, role, RawFile(role, name, hashlib.sha256(data).hexdigest(), lambda: io.BytesIO(data)))
-    meta = _snapshot(storage, source, role, data, name, str(location))
     if steward:
         with state.update(storage, source.id) as current:
             _make_current(current, role, meta)
@@ -77,7 +77,8 @@ def ingest_landed(storage: Storage, harmonizer: Harmonizer, role: str, landed: L
     again after another is newer. A seed replaces no current snapshot: the sample data is never
     newer than a file a steward ingested before the store's first nightly."""
     source = harmonizer.source
-    meta = _snapshot(storage, source, role, storage.read_bytes(*landed.parts), landed.parts[-1], landed.origin)
+    with storage.fs.open(storage.path(*landed.parts), "rb") as f:
+        meta = _snapshot(storage, harmonizer, role, f, landed.parts[-1], landed.origin)
     if state.load(storage, source.id).get("landing", {}).get(role) == meta["sha256"]:
         return {**meta, "current": False}  # nothing new landed (the state is not written again)
     with state.update(storage, source.id) as current:
@@ -88,26 +89,42 @@ def ingest_landed(storage: Storage, harmonizer: Harmonizer, role: str, landed: L
     return {**meta, "current": made_current}
 
 
-def _snapshot(storage: Storage, source: Source, role: str, data: bytes, name: str, origin: str) -> dict:
-    """Store `data` under its SHA-256 with who/when/license/origin, unless those bytes are stored already."""
-    sha = hashlib.sha256(data).hexdigest()
-    meta = storage.read_json("snapshots", source.id, sha, "meta.json")
-    new = meta is None
-    if new:
-        storage.write_bytes(data, "snapshots", source.id, sha, name)
-        meta = {
-            "sha256": sha,
-            "name": name,
-            "role": role,
-            "source": source.id,
-            "bytes": len(data),
-            "origin": origin,
-            "ingested_at": datetime.now(UTC).isoformat(),
-            "ingested_by": getpass.getuser(),
-            "license": source.license,
-            "citation": source.citation,
-        }
-        storage.write_json(meta, "snapshots", source.id, sha, "meta.json")
+def _snapshot(storage: Storage, harmonizer: Harmonizer, role: str, raw: BinaryIO, name: str, origin: str, *,
+              check_layout: bool = False) -> dict:
+    """Store the bytes of `raw` under their SHA-256 with who/when/license/origin, unless those bytes are
+    stored already. They are copied a chunk at a time into `snapshots/<source>/.incoming-<id>/` while hashed,
+    then moved under their hash, so memory stays flat with the file's size. An empty file, or one
+    whose layout is not the input's (`check_layout`), is refused and nothing is stored."""
+    source = harmonizer.source
+    incoming = ("snapshots", source.id, f"{INCOMING}{uuid.uuid4().hex}", name)
+    try:
+        sha, size = storage.write_stream(raw, *incoming)
+        if size == 0:
+            raise SourceError("is empty (0 bytes)", source=source.id, file=name,
+                              hint="Nothing was ingested. The transfer probably failed: ingest the complete file "
+                                   "again (or let the next one land); the current snapshot stays.")
+        if check_layout:
+            refuse_misfit(harmonizer, role, RawFile(role, name, sha, lambda: storage.fs.open(storage.path(*incoming), "rb")))
+        meta = storage.read_json("snapshots", source.id, sha, "meta.json")
+        new = meta is None
+        if new:
+            storage.move(incoming, "snapshots", source.id, sha, name)
+            meta = {
+                "sha256": sha,
+                "name": name,
+                "role": role,
+                "source": source.id,
+                "bytes": size,
+                "origin": origin,
+                "ingested_at": datetime.now(UTC).isoformat(),
+                "ingested_by": getpass.getuser(),
+                "license": source.license,
+                "citation": source.citation,
+            }
+            storage.write_json(meta, "snapshots", source.id, sha, "meta.json")
+    finally:
+        if storage.exists(*incoming[:-1]):
+            storage.fs.rm(storage.path(*incoming[:-1]), recursive=True)
     return {**meta, "new": new}
 
 

@@ -11,6 +11,7 @@ Layout under the root:
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import queue
@@ -83,6 +84,7 @@ def resolve_root(cli_value: str | None = None) -> str:
 
 # Local writes go to `<name>.tmp-<random>` first; a process killed before the rename leaves one behind.
 TEMPORARY = ".tmp-"
+STREAM_CHUNK = 8 << 20  # bytes a stream is copied by: S3 multipart parts are at least 5 MiB
 
 
 class Storage:
@@ -125,6 +127,22 @@ class Storage:
             target = self.path(*parts)
             self.fs.makedirs(str(PurePosixPath(target).parent), exist_ok=True)
             self.fs.pipe_file(target, data)
+
+    def write_stream(self, source: BinaryIO, *parts: str) -> tuple[str, int]:
+        """Copy the open file `source` to `parts` a chunk at a time (memory flat with its size), in
+        place only once complete (`_writing`); returns the bytes' SHA-256 and their number."""
+        digest, size = hashlib.sha256(), 0
+        with self._writing(*parts) as target:
+            while chunk := source.read(STREAM_CHUNK):
+                digest.update(chunk)
+                target.write(chunk)
+                size += len(chunk)
+        return digest.hexdigest(), size
+
+    def move(self, source: tuple[str, ...], *parts: str) -> None:
+        """Move a file within the store (local: a rename; S3: a server-side copy, then a delete)."""
+        self.fs.makedirs(str(PurePosixPath(self.path(*parts)).parent), exist_ok=True)
+        self.fs.mv(self.path(*source), self.path(*parts))
 
     @contextmanager
     def _writing(self, *parts: str) -> Iterator[BinaryIO]:

@@ -125,6 +125,7 @@ class Origin:
 
     def __init__(self):
         self.files: dict[str, bytes] = {}
+        self.cut: set[str] = set()  # paths whose transfer stops halfway (the connection drops)
         self.requests: list = []  # each request's headers (case-insensitive, as HTTP's)
         origin = self
 
@@ -146,7 +147,7 @@ class Origin:
                 self.send_header("Last-Modified", origin.LAST_MODIFIED)
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
-                self.wfile.write(data)
+                self.wfile.write(data[: len(data) // 2] if self.path in origin.cut else data)
 
             def log_message(self, *args):
                 pass
@@ -234,3 +235,58 @@ def test_only_http_origins_are_downloaded(store, url):
     with pytest.raises(ConfigError, match="http"):
         pipeline.ingest_landing(store, with_origin(url))
     assert not store.exists("landing")
+
+
+def test_a_transfer_cut_short_leaves_the_file_landed_before(store, origin, caplog):
+    origin.files["/gcb.csv"] = SAMPLE.read_bytes()
+    pipeline.ingest_landing(store, with_origin(origin.url("/gcb.csv")))
+    origin.files["/gcb.csv"], origin.cut = a_newer_file(), {"/gcb.csv"}
+    with caplog.at_level(logging.WARNING, logger="ercan.landing"):
+        (meta,) = pipeline.ingest_landing(store, with_origin(origin.url("/gcb.csv")))
+    assert "unreachable" in caplog.text
+    assert store.read_bytes(*LANDING) == SAMPLE.read_bytes()  # not half of the newer file
+    assert not meta["new"] and current_sha(store) == sha256(SAMPLE.read_bytes())
+    assert [n for n in store.listdir("landing", SOURCE_ID) if ".tmp-" in n] == []
+
+
+def test_an_empty_file_is_refused_at_ingest_and_nothing_changes(store, tmp_path):
+    harmonizer = get(SOURCE_ID)
+    pipeline.ingest_landing(store, harmonizer)  # the seed
+    before = store.listdir("snapshots", SOURCE_ID)
+    empty = tmp_path / "budget.csv"
+    empty.write_bytes(b"")
+    with pytest.raises(SourceError) as raised:
+        snapshots.ingest(store, harmonizer, ROLE, str(empty), steward=True)
+    message = str(raised.value)
+    assert "is empty (0 bytes)" in message and "budget.csv" in message and SOURCE_ID in message
+    assert "Nothing was ingested" in message
+
+    store.write_bytes(b"", *LANDING)  # a download that wrote nothing: the nightly refuses it too
+    with pytest.raises(SourceError, match="is empty"):
+        pipeline.ingest_landing(store, harmonizer)
+    assert store.listdir("snapshots", SOURCE_ID) == before  # no snapshot, no leftover of the copy
+    assert current_sha(store) == sha256(SAMPLE.read_bytes())
+
+
+def test_ingest_streams_a_large_file_in_flat_memory(store, tmp_path):
+    """A 96 MiB file (the sample's header and data lines repeated: built here, not real figures) is
+    hashed and copied with a small fraction of its size in Python memory; its layout is checked on its head."""
+    import tracemalloc
+
+    lines = SAMPLE.read_bytes().splitlines(keepends=True)
+    body = b"".join(lines[1:])
+    large = tmp_path / "budget.csv"
+    with large.open("wb") as f:
+        f.write(lines[0])
+        while f.tell() < 96 << 20:
+            f.write(body)
+    expected = hashlib.sha256(large.read_bytes()).hexdigest()
+    tracemalloc.start()
+    try:
+        meta = snapshots.ingest(store, get(SOURCE_ID), ROLE, str(large), steward=True)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert meta["sha256"] == expected == current_sha(store) and meta["bytes"] == large.stat().st_size
+    assert peak < 32 << 20, f"peak {peak / 2**20:.0f} MiB of Python memory for a 96 MiB file"
+    assert store.listdir("snapshots", SOURCE_ID) == [expected]
