@@ -61,10 +61,12 @@ def crash_point(name: str) -> None:
     """Where tests interrupt a run to prove the store stays readable: `ERCAN_CRASH_AT=name` kills the
     process here (SIGKILL); `ERCAN_STOP_AT=name` suspends it (SIGSTOP) until the test has changed the
     world around it (e.g. stopped the S3 endpoint) and sends SIGCONT. Unset, nothing happens."""
+    # Signalled to this thread, not the process: a process-wide signal may be taken by another thread
+    # first and let this one run on past the point (e.g. into a lock it then holds half-written).
     if os.environ.get("ERCAN_CRASH_AT") == name:
-        os.kill(os.getpid(), signal.SIGKILL)
+        signal.pthread_kill(threading.get_ident(), signal.SIGKILL)
     if os.environ.get("ERCAN_STOP_AT") == name:
-        os.kill(os.getpid(), signal.SIGSTOP)
+        signal.pthread_kill(threading.get_ident(), signal.SIGSTOP)
 
 
 # The tokens of the locks this process holds now: a lock file naming this process with another token
