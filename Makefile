@@ -15,14 +15,21 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e ".[test]"
 	touch $(STAMP)
 
-setup: $(STAMP)
+# The browser tests (tests/test_links.py) drive Debian's Chromium: installed when missing (sudo unless root).
+CHROMIUM := /usr/bin/chromium
+SUDO := $(shell test "$$(id -u)" = 0 || echo sudo)
+$(CHROMIUM):
+	$(SUDO) apt-get update -qq
+	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
+
+setup: $(STAMP) $(CHROMIUM)
 
 run: $(STAMP)
 	$(BIN)/ercan run
 
 # Two workers, one test file each at a time (module fixtures are built once): most end-to-end tests
 # wait on subprocesses and servers, so two of them share the 2 cores well.
-test: $(STAMP)
+test: setup
 	$(BIN)/python -m pytest -n 2 --dist loadfile
 
 # The benchmark (benchmarks/README.md): ROWS synthetic rows through every stage, against DuckDB.

@@ -68,6 +68,13 @@ def _country_converter():
         return coco.CountryConverter(country_data=table)
 
 
+def country_names() -> dict[str, str]:
+    """{ISO3: short English name} for every country country_converter knows ("South Korea", not ISO's
+    "Korea, Republic of"): the names analysts read, the table the harmonizers match names against."""
+    table = _country_converter().data[["ISO3", "name_short"]]
+    return dict(zip(table["ISO3"], table["name_short"]))
+
+
 def un_subregions() -> dict[str, str]:
     """{ISO3: UN M49 sub-region name} for every country country_converter knows."""
     table = _country_converter().data[["ISO3", "UNregion"]]

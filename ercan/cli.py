@@ -183,13 +183,24 @@ def rerun(
     _run_flow(source or None, storage, force, from_stage, dask_address or ("local" if dask else None), out)
 
 
+def _prefect_defaults() -> None:
+    """What `make run` exports, for every command that starts Prefect (set before Prefect is imported:
+    it reads its settings then); a variable already set wins."""
+    from ercan.sources import PROJECT_ROOT
+
+    # Prefect's database and logs stay in the project (as with `make run`), not in ~/.prefect.
+    os.environ.setdefault("PREFECT_HOME", str(PROJECT_ROOT / ".prefect"))
+    # No usage reports: without network its telemetry thread prints "database is locked" tracebacks.
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    # Prefect's 20 s for its temporary server to start is too short on a busy 2-core machine.
+    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
+
+
 def _run_flow(sources: list[str] | None, storage: str | None, force: bool, from_stage: str, dask: str | None,
               out: Output) -> None:
     """Run the pipeline flow in this process and print what happened; exit 1 if a source is not accepted
     or a product withheld."""
-    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
-    # Prefect's 20 s for its temporary server to start is too short on a busy 2-core machine.
-    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
+    _prefect_defaults()
     try:
         from ercan.sources import get, registry
         from ercan.storage import resolve_root
@@ -354,7 +365,7 @@ def deploy(
 
     The nightly one runs on a cron schedule in UTC; a worker of the work pool runs both.
     """
-    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    _prefect_defaults()
     from prefect.settings import PREFECT_API_URL
 
     from ercan.storage import resolve_root
@@ -503,6 +514,60 @@ def versions(
 
 
 @app.command(epilog=examples(
+    ("what would go, and how many bytes, keeping the newest 5 of each kind", "ercan gc --dry-run"),
+    ("keep the newest 3, and anything younger than 30 days", "ercan gc --keep 3 --older-than 30d"),
+    ("also published versions older than a year (never a product's latest)", "ercan gc --versions-older-than 365d"),
+    footer="Exit status: 0 done, 1 another run held the publish lock too long, 2 usage error.",
+))
+def gc(
+    keep: Annotated[int | None, typer.Option("--keep", help="Keep the newest N of each kind (default 5 when no --older-than).")] = None,
+    older_than: Annotated[str | None, typer.Option("--older-than", help="Remove only what is older than AGE (12h, 30d, 8w).")] = None,
+    versions_: Annotated[int | None, typer.Option("--versions", help="Also remove published versions beyond the newest N of each product.")] = None,
+    versions_older_than: Annotated[str | None, typer.Option("--versions-older-than", help="Also remove published versions older than AGE.")] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="List what would be removed, and its bytes; remove nothing.")] = False,
+    storage: StorageOption = None,
+    quiet: QuietOption = False,
+    json_: JsonOption = False,
+) -> None:
+    """Prune what the store only grows: accounting caches, old staging, Data Docs and reports.
+
+    Whatever the current state points at stays (the current inputs' cache, the accepted rows, the
+    latest Data Docs and reports); published versions stay unless --versions or
+    --versions-older-than asks, and then each product's latest and served version still stays.
+    """
+    from rich.filesize import decimal
+
+    from ercan import retention
+
+    out = Output(quiet, json_)
+    try:
+        rule = retention.Keep(5 if keep is None and older_than is None else keep,
+                              older_than and retention.parse_age(older_than))
+        versions_rule = None
+        if versions_ is not None or versions_older_than:
+            versions_rule = retention.Keep(versions_, versions_older_than and retention.parse_age(versions_older_than))
+        store = _storage(storage, out)
+        with out.status("listing the store…"):
+            found = (retention.plan if dry_run else retention.collect)(store, rule, versions_rule)
+    except ConfigError as e:
+        raise _fail(e, 2, out) from None
+    except ErcanError as e:  # another run held the publish lock too long
+        raise _fail(e, 1, out) from None
+    table = Table("kind", "created", "size", title=f"ercan gc → {store.url}" + (" (dry run)" if dry_run else ""))
+    table.add_column("path", overflow="fold")  # whole, on a narrow terminal too: it says what went
+    for item in found.remove:
+        table.add_row(item.kind, f"{item.created:%Y-%m-%d %H:%M}", decimal(item.bytes), item.path)
+    if found.remove:
+        out.print(table)
+    current = sum(item.current for item in found.keep)
+    out.print(f"{'would remove' if dry_run else 'removed'} {len(found.remove)} item(s), {decimal(found.bytes)}; "
+              f"kept {len(found.keep)} ({current} current, the rest by the rule)")
+    out.document({"storage": store.url, "dry_run": dry_run, "bytes": found.bytes, "kept": len(found.keep),
+                  "removed": [{"kind": i.kind, "path": i.path, "created": i.created.isoformat(), "bytes": i.bytes}
+                              for i in found.remove], "exit_status": 0})
+
+
+@app.command(epilog=examples(
     ("after a change to the field registry (ercan/schema.py) or a product's columns", "ercan generate"),
     ("in CI: exit 1 if a generated file is stale", "ercan generate --check"),
 ))
@@ -537,6 +602,45 @@ def generate(
         errors.print("stale: " + ", ".join(str(p) for p in stale) + " (run `ercan generate`)")
         raise typer.Exit(1)
     console.print("generated files are current" if check else f"wrote {len(stale)} file(s)")
+
+
+@app.command(epilog=examples(
+    ("the store in ./ercan-data at http://127.0.0.1:8000/ (the latest report)", "ercan serve"),
+    ("another store, another port", "ercan serve --storage /srv/ercan-data --port 8081"),
+    ("links in Prefect artifacts and `ercan run`'s output to it", "export ERCAN_PUBLIC_URL=http://127.0.0.1:8000"),
+    footer="Ctrl-C stops it.",
+))
+def serve(
+    storage: StorageOption = None,
+    port: Annotated[int, typer.Option("--port", help="The port on 127.0.0.1 (0: any free one).")] = 8000,
+) -> None:
+    """Serve a local store's reports, Data Docs, products and catalog read-only on 127.0.0.1.
+
+    For a steward without S3 hosting: open the printed address in a browser. Only GET and HEAD of
+    catalog.yaml, reports/ and products/ are answered.
+    """
+    from ercan.serve import addresses, make_server
+
+    store = _storage(storage)
+    if not store.is_local:
+        raise _fail(ConfigError(f"{store.url} is not a local store: serve an S3 store from S3 (static website "
+                                "hosting) and set ERCAN_PUBLIC_URL to its address (docs/operations.md)"), 2)
+    if not store.exists():
+        raise _fail(ConfigError(f"no store at {store.root}: `ercan run --storage {store.root}` makes one"), 2)
+    try:
+        server = make_server(store.root, port)
+    except OSError as e:
+        raise _fail(ConfigError(f"cannot listen on 127.0.0.1:{port}: {e.strerror or e} (try --port)"), 2) from None
+    base = f"http://127.0.0.1:{server.server_port}/"
+    console.print(f"serving {escape(store.root)} read-only at {base}", soft_wrap=True)  # soft: a URL on one line
+    for what, url in addresses(store, base).items():
+        console.print(f"{what}: {url}", soft_wrap=True)
+    sys.stdout.flush()  # the address reaches a pipe (a script, a test) before the first request
+    with server:
+        try:
+            server.serve_forever()
+        except KeyboardInterrupt:
+            console.print("stopped")
 
 
 def main() -> None:

@@ -26,8 +26,10 @@ import ercan.catalog
 from ercan.catalog.build import build_catalog
 from ercan import landing, schema, snapshots, state
 from ercan.accounting.products import Options, build
+from ercan.area_names import area_rows
 from ercan.dictionaries import unified
 from ercan.errors import ConfigError, SourceError
+from ercan.failure_words import Row
 from ercan.product_gates import distinct, gate_products
 from ercan.publish import PRODUCTS, publish, remove_incomplete
 from ercan.sources import EXPECTATIONS, Harmonizer, comparisons, registry
@@ -154,9 +156,11 @@ def gate(storage: Storage, harmonizer: Harmonizer, *, force: bool = False, from_
     except ConfigError as e:  # a typo in one source's suite quarantines that source, not the run
         return _quarantine(storage, source_id, key, f"source {source_id!r}: {e}", shas, None)
     report = validate(table, [*schema_suites, own_suite], source_id)
+    if report.failures:  # their rows named by area, year, variable and place in the raw files (read only then)
+        report = report.located_by(_places(storage, staged, table))
     report.write(storage, source_id, "staging", source_id, key=key)
     if not report.passed:
-        reason = f"source {source_id!r} failed its quality gate: {report.reason(_places(storage, staged, table))}"
+        reason = f"source {source_id!r} failed its quality gate: {report.reason()}"
         return _quarantine(storage, source_id, key, reason, shas, key)
     if harmonizer.source.product == "observations":  # (accounting reads reference factors as plain text)
         _JUST_ACCEPTED[storage.root, source_id] = (harmonized, table)
@@ -190,11 +194,11 @@ def _places_file(staged: tuple[str, ...]) -> tuple[str, ...]:
     return (*staged[:-1], staged[-1].replace(".parquet", ".places.parquet"))
 
 
-def _places(storage: Storage, staged: tuple[str, ...], table: pa.Table) -> Callable[[list[int]], list[str]] | None:
-    """The staged rows' places in the raw files (validation.placed), None where the harmonizer does
-    not say (a module)."""
+def _places(storage: Storage, staged: tuple[str, ...], table: pa.Table) -> Callable[[list[int]], list[Row]]:
+    """Names the staged rows (validation.placed), with their places in the raw files unless the harmonizer
+    does not say (a module)."""
     if not storage.exists(*_places_file(staged)):
-        return None
+        return placed(table)
     return placed(table, storage.read_parquet(*_places_file(staged)).column("place"))
 
 
@@ -203,7 +207,7 @@ def _unreadable(storage: Storage, source_id: str, key: str, reason: str) -> str:
     row = {
         "subject": source_id, "suite": "harmonize", "expectation": "input_is_readable", "column_name": None,
         "severity": "critical", "success": False, "element_count": 0, "unexpected_count": 1,
-        "unexpected_examples": json.dumps([reason], ensure_ascii=False),
+        "unexpected_examples": json.dumps([reason], ensure_ascii=False), "reason": reason,
     }
     storage.write_parquet(pa.Table.from_pylist([row]), "staging", source_id, f"{key}.quality.parquet")
     return key
@@ -258,12 +262,13 @@ def account(storage: Storage) -> dict[str, pa.Table | pd.DataFrame]:
         return {}
     factors = accepted_rows(storage, "reference_factors")
     factors = factors.to_pandas() if factors is not None else pd.DataFrame()
-    return {
+    products = {
         "observations": observations,
         **build(observations, Options.from_env(), factors, comparisons()),
         "reference_factors": factors,
         "quality": quality_rows(storage),
     }
+    return {**products, "areas": area_rows(products)}  # every area code of the others, named
 
 
 def products_key(storage: Storage) -> str:

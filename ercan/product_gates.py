@@ -25,13 +25,14 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ercan.accounting.hierarchy import Hierarchy
+from ercan.area_names import product_area_codes
 from ercan.publish import PRODUCTS, content_sha256, to_table
 from ercan.schema import plain
 from ercan.storage import Storage
 from ercan import state
 from ercan.sources import registry
-from ercan.validation import (PRODUCT_SUITES, SCHEMA_SUITE, Report, load_suite, product_schema_path, suite_sha256,
-                              validate)
+from ercan.validation import (PRODUCT_SUITES, SCHEMA_SUITE, Report, load_suite, placed, product_schema_path,
+                              suite_sha256, validate)
 
 
 @dataclass
@@ -64,6 +65,7 @@ def suite_parameters(frames: dict[str, pd.DataFrame | pa.Table]) -> dict:
         # Every area the accounting's hierarchy knows: the observations' areas, the UN M49 regions
         # above their countries, and WORLD, its root (those that are parent codes).
         "known_area_codes": sorted(parents & Hierarchy(relevant).level.keys()),
+        "area_codes": product_area_codes(frames),  # what the `areas` product must hold
         "current_year": datetime.now(UTC).year,
     }
 
@@ -139,7 +141,8 @@ def _gate(storage: Storage, product: str, table: pa.Table, parameters: dict) -> 
                   "is missing; run `ercan generate`")
         row = {"subject": product, "suite": f"{product}.schema", "expectation": "suite_file_exists",
                "column_name": None, "severity": "critical", "success": False, "element_count": 0,
-               "unexpected_count": 1, "unexpected_examples": json.dumps([reason], ensure_ascii=False)}
+               "unexpected_count": 1, "unexpected_examples": json.dumps([reason], ensure_ascii=False),
+               "reason": f"critical: {reason}"}
         return ProductGate(product, "withheld", reason), pd.DataFrame([row])
     suites = [load_suite(p) for p in paths if p.exists()]
     proven = _proven(storage, product, suites[0])
@@ -158,8 +161,10 @@ def _gate(storage: Storage, product: str, table: pa.Table, parameters: dict) -> 
         if proven:  # (no filter of every row when every source is proven)
             unproven = (table.filter(pc.invert(pc.is_in(table["source"], pa.array(proven, pa.string()))))
                         if distinct(table, "source") - set(proven) else table.slice(0, 0))
-        report = validate(unproven, suites[:1], f"{product}.schema", parameters) if unproven.num_rows else Report([])
-        report = report + validate(table, suites[1:], product, parameters)
+        # each validation's failed rows named by what they are (area, year, variable) in the rows it checked
+        report = (validate(unproven, suites[:1], f"{product}.schema", parameters).located_by(placed(unproven))
+                  if unproven.num_rows else Report([]))
+        report = report + validate(table, suites[1:], product, parameters).located_by(placed(table))
         report.write(storage, product, *folder, key=key)
         verdict = {"status": "passed", "reason": None}
         if not report.passed:

@@ -105,11 +105,21 @@ PRODUCTS: dict[str, Product] = {
             "value",
         ),
         Product(
+            "areas",
+            "Every area code of the other products (each area_code and parent_code) with its name, level, parent, "
+            "years of validity and code system, named from the libraries and crosswalks the harmonizers code them by "
+            "(ercan/area_names.py)",
+            ("area_code", "area_name", "area_level", "parent_code", "valid_from", "valid_to", "code_system",
+             "name_source"),
+            ("area_code",),
+            "area_name",
+        ),
+        Product(
             "quality",
             "The validation result of every expectation on every source for this version",
             (
                 "subject", "suite", "position", "expectation", "column_name", "severity", "success",
-                "element_count", "unexpected_count", "unexpected_examples",
+                "element_count", "unexpected_count", "unexpected_examples", "reason",
             ),
             ("subject", "suite", "position"),
             "unexpected_count",

@@ -9,8 +9,9 @@ Every publish that wrote a new version writes `<storage>/reports/<report id>/ind
 from the products the catalog then serves and the sources' state; a run that publishes nothing
 writes none. Each product version published with it gets the page's path as `report` in its
 catalog metadata (`state/reports.json`, read by the catalog build). Plots are PNGs embedded as
-base64, so the file stands alone (mail it, open it from S3); every text from the data is
-HTML-escaped. Plain Python, no Prefect: the flow's task only calls `publish_report`.
+base64, so the file stands alone (mail it, open it from S3); its links (the Data Docs, each
+version's manifest and files, the catalog) are relative to the page, so they hold in a copied,
+served or S3-hosted store; every text from the data is HTML-escaped. Plain Python, no Prefect: the flow's task only calls `publish_report`.
 """
 
 from __future__ import annotations
@@ -27,20 +28,21 @@ import pyarrow as pa
 
 from ercan import report_plots, state
 from ercan.catalog.build import REPORT_INDEX, build_catalog, report_links
+from ercan.failure_words import severity_rank
 from ercan.gate_reports import current_quality
 from ercan.publish import PRODUCTS, read_version, versions
 from ercan.sources import registry
-from ercan.storage import Storage
+from ercan.storage import Storage, relative_href
 
 REPORTS = "reports"
 # The products the page is drawn from (observations are summarised by the others and the sources table).
-DRAWN_FROM = ("carbon_stocks", "carbon_fluxes", "reconciliation", "restoration_progress")
+DRAWN_FROM = ("carbon_stocks", "carbon_fluxes", "reconciliation", "restoration_progress", "areas")
 EXAMPLES = 400  # characters of one failed expectation's examples: enough to see what was wrong
 
 
 def publish_report(storage: Storage, manifests: list[dict], data_docs: str | None = None) -> str | None:
     """Write the report of the versions just published (`manifests`) and link it from their catalog
-    entries; returns its URL (None when nothing was published: the previous report still stands)."""
+    entries; returns its store path (None when nothing was published: the previous report still stands)."""
     if not manifests:
         return None
     served = {product: found[0] for product in PRODUCTS if (found := versions(storage, product))}
@@ -55,14 +57,14 @@ def publish_report(storage: Storage, manifests: list[dict], data_docs: str | Non
     with storage.lock("publish"):  # the index and the catalog are shared with the publisher
         links = report_links(storage)
         for manifest in manifests:
-            links.setdefault(manifest["product"], {})[manifest["version"]] = f"{REPORTS}/{report_id}/index.html"
+            links.setdefault(manifest["product"], {})[manifest["version"]] = page_path(report_id)
         storage.write_json(links, *REPORT_INDEX)
         build_catalog(storage)
-    return link(storage, report_id)
+    return page_path(report_id)
 
 
 def publish_report_or_warn(storage: Storage, manifests: list[dict], data_docs: str | None, logger) -> str | None:
-    """`publish_report`, else the latest report's URL; a report that cannot be built is a warning on
+    """`publish_report`, else the latest report's store path; a report that cannot be built is a warning on
     `logger` and None: the versions are published and stay so, only their page is missing."""
     try:
         return publish_report(storage, manifests, data_docs) or latest_report(storage)
@@ -71,14 +73,15 @@ def publish_report_or_warn(storage: Storage, manifests: list[dict], data_docs: s
         return None
 
 
-def link(storage: Storage, report_id: str) -> str:
-    return storage.link_of(REPORTS, report_id, "index.html")
+def page_path(report_id: str) -> str:
+    """The store path of a report (what the catalog's `report` says; links in the page are relative to it)."""
+    return f"{REPORTS}/{report_id}/index.html"
 
 
 def latest_report(storage: Storage) -> str | None:
-    """The URL of the newest report (for a run that published nothing), None if there is none."""
+    """The store path of the newest report (for a run that published nothing), None if there is none."""
     paths = {path for product in report_links(storage).values() for path in product.values()}
-    return link(storage, Path(max(paths)).parent.name) if paths else None
+    return page_path(Path(max(paths)).parent.name) if paths else None
 
 
 def product_summary(table: pa.Table) -> list[dict]:
@@ -111,22 +114,23 @@ def _sources(storage: Storage) -> pd.DataFrame:
 def render(report_id: str, created: datetime, served: dict[str, dict], published: set[str], sources: pd.DataFrame,
            quality: pd.DataFrame, frames: dict[str, pd.DataFrame], data_docs: str | None) -> str:
     """The report's HTML: `served` is every product's current manifest, `published` the products
-    whose version is new with this report."""
+    whose version is new with this report; `data_docs` is the store path of the Data Docs."""
     sections = [
-        ("Products", _products(served, published, data_docs)),
+        ("Products", _products(served, published, data_docs, page_path(report_id))),
         ("Sources", _sources_section(sources)),
         ("Quality gates", _quality(quality)),
         ("Forest area and carbon stock", _stocks(frames.get("carbon_stocks"))),
         ("Net fluxes", _fluxes(frames.get("carbon_fluxes"))),
         ("Coverage", _coverage(frames.get("carbon_stocks"))),
-        ("Reconciliation", _reconciliation(frames.get("reconciliation"))),
-        ("Target 2", _target2(frames.get("restoration_progress"))),
+        ("Reconciliation", _reconciliation(_named(frames.get("reconciliation"), frames.get("areas")))),
+        ("Target 2", _target2(_named(frames.get("restoration_progress"), frames.get("areas")))),
     ]
     contents = "".join(f"<li><a href='#{_anchor(title)}'>{_e(title)}</a></li>" for title, _ in sections)
     body = "".join(f"<section id='{_anchor(title)}'><h2>{_e(title)}</h2>{part}</section>" for title, part in sections)
     return (
         "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
-        f"<title>ercan report {_e(report_id)}</title><style>{_CSS}</style></head><body>"
+        # an empty icon: else the browser asks the host for /favicon.ico, which a served store has not
+        f"<title>ercan report {_e(report_id)}</title><link rel='icon' href='data:,'><style>{_CSS}</style></head><body>"
         f"<h1>ercan report {_e(report_id)}</h1><p>Built {created:%Y-%m-%d %H:%M} UTC.</p>"
         f"<nav><ol>{contents}</ol></nav>{body}</body></html>"
     )
@@ -159,15 +163,23 @@ def _image(png: bytes | None, alt: str, empty: str) -> str:
     return f"<img alt='{_e(alt)}' src='data:image/png;base64,{base64.b64encode(png).decode()}'>"
 
 
-def _products(served: dict[str, dict], published: set[str], data_docs: str | None) -> str:
+def _products(served: dict[str, dict], published: set[str], data_docs: str | None, page: str) -> str:
     rows = pd.DataFrame([
         {"product": p, "version": m["version"], "rows": m["row_count"], "created at": m["created_at"],
-         "with this report": "new" if p in published else "unchanged", "manifest": f"products/{p}/{m['version']}/manifest.json"}
+         "with this report": "new" if p in published else "unchanged"}
         for p, m in served.items()
     ])
-    docs = f"<p>GX Data Docs of the gates: <a href='{_e(data_docs)}'>{_e(data_docs)}</a></p>" if data_docs else ""
-    return ("<p>The versions the catalog serves with this report; paths are relative to the storage root.</p>"
-            + _table(rows, "Nothing is published.") + docs)
+    # links relative to this page: they hold wherever the store is copied, served or hosted
+    def a(target: str, text: str) -> str:
+        return f"<a href='{_e(relative_href(page, target))}'>{_e(text)}</a>"
+
+    files = "".join(f"<li>{_e(p)} {_e(m['version'])}: " + ", ".join(
+        a(f"products/{p}/{m['version']}/{path}", path) for path in ["manifest.json", *(f["path"] for f in m.get("files", []))]
+    ) + "</li>" for p, m in served.items())
+    links = f"<p>GX Data Docs of the gates: {a(data_docs, data_docs)}</p>" if data_docs else ""
+    links += f"<p>The {a('catalog.yaml', 'catalog')}; each version's manifest and Parquet files:</p><ul>{files}</ul>"
+    return ("<p>The versions the catalog serves with this report.</p>"
+            + _table(rows, "Nothing is published.") + links)
 
 
 def _sources_section(sources: pd.DataFrame) -> str:
@@ -183,11 +195,19 @@ def _quality(quality: pd.DataFrame) -> str:
     failed = ~quality["success"].astype(bool)
     summary = (quality.assign(failed=failed).groupby(["subject", "severity"])["failed"]
                .agg(checked="size", failed="sum").reset_index())
-    rows = quality[failed].assign(examples=quality.loc[failed, "unexpected_examples"].map(_examples))
-    columns = ["subject", "severity", "suite", "expectation", "column_name", "unexpected_count", "element_count",
-               "examples"]
-    return (_table(summary, "") + "<h3>Failed expectations, with examples</h3>"
-            + _table(rows[columns], "Every expectation held."))
+    rows = quality[failed]
+    # in words (ercan/failure_words.py), as in the sources' reasons; a result stored before the words, by its examples
+    words = rows["reason"] if "reason" in rows else pd.Series(None, index=rows.index, dtype=object)
+    rows = rows.assign(failure=words.fillna(rows["unexpected_examples"].map(_examples)),
+                       rank=rows["severity"].map(severity_rank)).sort_values(["rank", "subject"], kind="stable")
+    return (_table(summary, "") + "<h3>Failed expectations, critical first</h3>"
+            + _table(rows[["severity", "subject", "failure"]], "Every expectation held."))
+
+
+def _named(frame: pd.DataFrame | None, areas: pd.DataFrame | None) -> pd.DataFrame | None:
+    """The rows with their area's name from the `areas` product as `area` (empty in a store published before it)."""
+    names = areas.set_index("area_code")["area_name"] if areas is not None else pd.Series(dtype=object)
+    return None if frame is None else frame.assign(area=frame["area_code"].map(names))
 
 
 def _examples(text) -> str:
@@ -246,7 +266,7 @@ def _reconciliation(reconciliation: pd.DataFrame | None) -> str:
         compared="size", beyond_tolerance=lambda s: int((~s.astype(bool)).sum())).reset_index()
     largest = beyond.reindex(beyond["relative_difference"].abs().sort_values(ascending=False).index)
     largest = largest[largest["kind"] != "method_vs_reported"].head(20)
-    columns = ["kind", "area_code", "year", "variable", "pool", "source", "other_source", "reported_value",
+    columns = ["kind", "area_code", "area", "year", "variable", "pool", "source", "other_source", "reported_value",
                "bottom_up_value", "other_value", "relative_difference", "coverage"]
     png = report_plots.reconciliation_gaps(reconciliation)
     return (_table(counts, "Nothing was compared.")
@@ -264,7 +284,7 @@ def _target2(progress: pd.DataFrame | None) -> str:
     note = (f"<p>Target 2 asks for 30 % of <em>degraded</em> ecosystems under effective restoration by 2030. "
             f"The share achieved needs the degraded area: it is known for {known} of {len(restored)} reported "
             "restoration areas; the others are left empty rather than estimated.</p>")
-    columns = ["area_code", "year", "value", "unit", "degraded_area", "share_achieved", "target_progress", "note"]
+    columns = ["area_code", "area", "year", "value", "unit", "degraded_area", "share_achieved", "target_progress", "note"]
     return (_image(png, "restoration pledged and reported by country", "No national pledges or restoration.")
             + note + _table(restored[columns], "No reported restoration."))
 

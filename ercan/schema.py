@@ -49,6 +49,47 @@ VARIABLE_UNITS: dict[str, str] = {
 }
 VARIABLES = tuple(VARIABLE_UNITS)
 
+# What no value of a variable can physically be, in its canonical unit: (min, max, why). The schema
+# suite checks every one (critical: a value outside is an impossibility, not an outlier), so a source
+# cannot forget one; a source's own suite may narrow them. Generous on purpose: they catch a wrong
+# unit or a typo of orders of magnitude, not a surprising figure.
+EARTH_LAND_HA = 1.49e10  # the Earth's land surface, 149 million km2
+_AREA = (0.0, EARTH_LAND_HA, "no area is larger than the Earth's land surface (1.49e10 ha)")
+_AREA_RATE = (0.0, EARTH_LAND_HA, "no area changes by more than the Earth's land surface (1.49e10 ha) in a year")
+# Global terrestrial net primary production is about 60 Gt C/yr: no flux of land reaches 100 Gt C/yr.
+_FLUX_C = (-1e11, 1e11, "no land flux reaches 100 Gt C/yr (global terrestrial NPP is about 60 Gt C/yr)")
+_FLUX_CO2 = (-3.67e11, 3.67e11, "no land flux reaches 100 Gt C/yr = 367 Gt CO2/yr (global terrestrial NPP is "
+             "about 60 Gt C/yr)")
+_DAILY_FLUX = (-100.0, 100.0, "no ecosystem exchanges 100 g C/m2 in a day (daily GPP of the most productive "
+               "crops peaks near 40 g C/m2/d)")
+VARIABLE_BOUNDS: dict[str, tuple[float, float, str]] = {
+    "area": _AREA,
+    "tree_cover_extent": _AREA,
+    "restoration_area": _AREA,
+    "degraded_area": _AREA,
+    "restoration_commitment": _AREA,
+    "tree_cover_loss": _AREA_RATE,
+    "afforestation": _AREA_RATE,
+    "natural_expansion": _AREA_RATE,
+    "deforestation": _AREA_RATE,
+    "forest_cover": (0.0, 100.0, "a share of land area is 0-100 %"),
+    "carbon_density": (0.0, 1e4, "no land holds 10,000 t C/ha (the deepest peatlands hold a few thousand; the most "
+                                 "carbon-dense forests' biomass 1,867 t C/ha, Keith et al. 2009)"),
+    "biomass_density": (0.0, 5e3, "no stand holds 5,000 t dm/ha (the most carbon-dense forests' biomass is about "
+                                  "4,000 t dm/ha: 1,867 t C/ha, Keith et al. 2009)"),
+    "growing_stock_density": (0.0, 2e4, "no stand holds 20,000 m3/ha of stem wood"),
+    "growing_stock": (0.0, 2e12, "the world's growing stock is 557 billion m3 (FAO FRA 2020): no area holds 2e12 m3"),
+    "carbon_stock": (0.0, 5e12, "all carbon of the land, soils and permafrost included, is below 5,000 Gt C"),
+    "carbon_stock_change": _FLUX_C,
+    "land_use_emissions": _FLUX_C,
+    "land_sink": _FLUX_C,
+    "net_emissions": _FLUX_CO2,
+    "gross_emissions": (0.0, _FLUX_CO2[1], _FLUX_CO2[2]),
+    "gpp": (-10.0, 100.0, _DAILY_FLUX[2] + "; partitioned daily GPP can be slightly negative"),
+    "nee": _DAILY_FLUX,
+    "reco": (-10.0, 100.0, _DAILY_FLUX[2] + "; partitioned daily respiration can be slightly negative"),
+}
+
 
 def is_additive(variable: str) -> bool:
     """Whether members' values add up to their aggregate's (areas, stocks, flows: yes; densities
@@ -185,6 +226,18 @@ PRODUCT_FIELDS: dict[str, Field] = {
         _f("share_achieved", pa.float64(), "restoration_area / degraded_area, where both were reported.", min_value=0.0),
         _f("target_progress", pa.float64(), "share_achieved / target_share (1 = target met).", min_value=0.0),
         _f("note", pa.string(), "Why a value is missing or how to read it."),
+        _f("area_name", pa.string(), "The area's name, from the library or crosswalk `name_source` says (ISO 3166 "
+           "through country_converter and pycountry, UN M49, the sources' area crosswalks); empty where none names "
+           "it (`name_source` `none`)."),
+        _f("valid_from", pa.int32(), "First year the code stands for the area, where a library records it (pycountry's "
+           "ISO 3166 records only withdrawals, so none does yet: empty)."),
+        _f("valid_to", pa.int32(), "Last year the code stands for the area: the year a withdrawn code was withdrawn "
+           "(ISO 3166-3 per pycountry, a source's `withdrawn_subdivisions.csv`); empty while it is current."),
+        _f("code_system", pa.string(), "What kind of code `area_code` is: `ISO 3166-1 alpha-3`, `ISO 3166-2`, "
+           "`UN M49`, `WORLD`, `FRA 2020 region`, `site id of <source>` or `code of <source>` (a source's own)."),
+        _f("name_source", pa.string(), "Where `area_name` comes from: a library (`country_converter`, `pycountry "
+           "ISO 3166-1`, `pycountry ISO 3166-2`, `pycountry ISO 3166-3`), a file of the repository (the UN M49 "
+           "table, a source's crosswalk), or `none`."),
         _f("subject", pa.string(), "What a quality gate checked: a source id or a product name."),
         _f("suite", pa.string(), "The expectation suite (a file in `expectations/`)."),
         _f("position", pa.int32(), "The expectation's position in its suite."),
@@ -196,6 +249,9 @@ PRODUCT_FIELDS: dict[str, Field] = {
         _f("element_count", pa.int64(), "Rows checked."),
         _f("unexpected_count", pa.int64(), "Rows that broke the expectation."),
         _f("unexpected_examples", pa.string(), "Up to five offending values (JSON)."),
+        _f("reason", pa.string(), "Why the expectation failed, in words: severity, the rule and its bound, the "
+           "suite's explanation, and the first offending rows by area, year, variable and place in the raw file "
+           "(empty when it held)."),
     ]
 }
 
@@ -316,8 +372,12 @@ def render_data_dictionary(products) -> str:
                 allowed = ""
             lines.append(f"| `{f.name}` | {f.type} | {'yes' if not f.nullable else ''} | {allowed} | {f.description} |")
         lines.append("")
-    lines += ["## Variables and their units", "", "| variable | unit |", "|---|---|"]
-    lines += [f"| `{variable}` | `{unit}` |" for variable, unit in VARIABLE_UNITS.items()]
+    lines += ["## Variables, their units and what no value can be", "",
+              "Every value lies within its variable's range (the schema suite checks it, critical; "
+              "`VARIABLE_BOUNDS` in `ercan/schema.py`).", "",
+              "| variable | unit | possible range | why |", "|---|---|---|---|"]
+    lines += [f"| `{variable}` | `{unit}` | {VARIABLE_BOUNDS[variable][0]:g} … {VARIABLE_BOUNDS[variable][1]:g} | "
+              f"{VARIABLE_BOUNDS[variable][2]} |" for variable, unit in VARIABLE_UNITS.items()]
     lines += ["", "## Reference parameters and their units", "", "| parameter | unit |", "|---|---|"]
     lines += [f"| `{parameter}` | `{unit}` |" for parameter, unit in REFERENCE_PARAMETERS.items()]
     lines += ["", "## Observation key", "", "One value per " + ", ".join(f"`{c}`" for c in OBSERVATION_KEY) + ".", ""]

@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import posixpath
 import queue
 import signal
 import socket
@@ -25,6 +26,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 from typing import BinaryIO
+from urllib.parse import quote
 
 import fsspec
 import pyarrow as pa
@@ -84,6 +86,21 @@ def resolve_root(cli_value: str | None = None) -> str:
     return url.rstrip("/")
 
 
+# The setting of the address the store is served at (Storage.link_of).
+PUBLIC_URL = "ERCAN_PUBLIC_URL"
+
+
+def is_web_link(link: str) -> bool:
+    """Whether `link` (from `Storage.link_of`) is an address a browser opens, not a path in the store."""
+    return link.startswith(("http://", "https://"))
+
+
+def relative_href(page: str, target: str) -> str:
+    """The link from the page at store path `page` to the store path `target`, relative to the page:
+    links inside the store hold wherever the store is copied, served or hosted."""
+    return quote(posixpath.relpath(target, posixpath.dirname(page) or "."))
+
+
 # Local writes go to `<name>.tmp-<random>` first; a process killed before the rename leaves one behind.
 TEMPORARY = ".tmp-"
 STREAM_CHUNK = 8 << 20  # bytes a stream is copied by: S3 multipart parts are at least 5 MiB
@@ -109,9 +126,12 @@ class Storage:
         return p if self.is_local else f"{self.protocol}://{p}"
 
     def link_of(self, *parts: str) -> str:
-        """`url_of` as a link a browser opens: a file:// URI on local disk."""
-        url = self.url_of(*parts)
-        return Path(url).as_uri() if self.is_local else url
+        """Where someone outside the store opens `parts` (a Prefect artifact, the CLI's output): under
+        $ERCAN_PUBLIC_URL, the address the store is served at (S3 website, `ercan serve`, any web
+        server), when it is set; else its place in the store (a local path or an s3:// URL), never a
+        file:// link, which browsers refuse from a web page such as the Prefect UI."""
+        public = os.environ.get(PUBLIC_URL, "").rstrip("/")
+        return f"{public}/{quote(str(PurePosixPath(*parts)))}" if public else self.url_of(*parts)
 
     def exists(self, *parts: str) -> bool:
         return self.fs.exists(self.path(*parts))

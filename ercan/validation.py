@@ -7,7 +7,9 @@ is validated the same way before it is published (`ercan/product_gates.py`): the
 `products/<product>.schema.json` and, where present, `products/<product>.json`. Each expectation
 carries GX's own `severity`: a failed `critical` one quarantines the source (withholds the
 product); a failed `warning` one is reported in `quality` and the run goes on. docs/quality.md
-says which is which and why.
+says which is which and why; each expectation's `meta.why` says why it holds (every suite has one,
+the generated suites too). A failure is told in words by ercan/failure_words.py, its rows named by
+`placed` (area, year, variable, and the raw file's line and column where the harmonizer says).
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import hashlib
 import json
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache
 from pathlib import Path
 
@@ -26,8 +28,9 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ercan import schema
+from ercan import failure_words, schema
 from ercan.errors import ConfigError
+from ercan.failure_words import Row
 from ercan.publish import PRODUCTS
 from ercan.dictionaries import unified
 from ercan.reductions import UNIQUENESS, Values, repeated, rows_at, value_wise, values_of
@@ -78,20 +81,24 @@ def registry_suite(name: str, columns, key, generated_from: str) -> dict:
         {
             "type": "expect_table_columns_to_match_ordered_list",
             "kwargs": {"column_list": list(columns)},
+            "why": "the registry's columns in its order (ercan/schema.py): what reads the rows relies on each",
         }
     ]
     for f in _fields(columns):
         if not f.nullable:
-            expectations.append({"type": "expect_column_values_to_not_be_null", "kwargs": {"column": f.name}})
+            expectations.append({"type": "expect_column_values_to_not_be_null", "kwargs": {"column": f.name},
+                                 "why": f"every row needs its {f.name}: {f.description}"})
         if f.allowed:
             expectations.append(
-                {"type": "expect_column_values_to_be_in_set", "kwargs": {"column": f.name, "value_set": list(f.allowed)}}
+                {"type": "expect_column_values_to_be_in_set", "kwargs": {"column": f.name, "value_set": list(f.allowed)},
+                 "why": f"{f.name} is a controlled vocabulary of the registry (ercan/schema.py): {f.description}"}
             )
         if f.min_value is not None or f.max_value is not None:
             expectations.append(
                 {
                     "type": "expect_column_values_to_be_between",
                     "kwargs": {"column": f.name, "min_value": f.min_value, "max_value": f.max_value},
+                    "why": f"the registry's range of {f.name} (ercan/schema.py): {f.description}",
                 }
             )
     for what, units in (("variable", schema.VARIABLE_UNITS), ("parameter", schema.REFERENCE_PARAMETERS)):
@@ -104,19 +111,47 @@ def registry_suite(name: str, columns, key, generated_from: str) -> dict:
                         "column_B": "unit",
                         "value_pairs_set": [list(pair) for pair in units.items()],
                     },
+                    "why": f"each {what} has one canonical unit (ercan/schema.py): a value in another unit was "
+                           "not converted",
                 }
             )
+    bounds = []
+    if {"variable", "value"} <= set(columns):
+        bounds = [_variable_bounds(variable, *bound) for variable, bound in schema.VARIABLE_BOUNDS.items()]
     expectations.append(
         {
             # "never": rows with nulls in some key columns (pool, category) still count as keys.
             "type": "expect_compound_columns_to_be_unique",
             "kwargs": {"column_list": list(key), "ignore_row_if": "never"},
+            "why": "one row per key: a repeated key is a duplicated or contradictory row",
+        }
+        if len(key) > 1 else  # (GX's compound check wants two columns or more: a key of one, `areas`')
+        {
+            "type": "expect_column_values_to_be_unique",
+            "kwargs": {"column": key[0]},
+            "why": f"one row per {key[0]}: a repeated one is a duplicated or contradictory row",
         }
     )
     for e in expectations:
         e["severity"] = "critical"
-        e["meta"] = {"generated_from": generated_from}
-    return {"name": name, "expectations": expectations, "meta": {"generated_from": generated_from}}
+        e["meta"] = {"generated_from": generated_from, "why": e.pop("why")}
+    for e in bounds:
+        e["severity"] = "critical"
+        e["meta"] = {"generated_from": "ercan/schema.py VARIABLE_BOUNDS", "why": e.pop("why")}
+    return {"name": name, "expectations": expectations + bounds, "meta": {"generated_from": generated_from}}
+
+
+def _variable_bounds(variable: str, low: float, high: float, why: str) -> dict:
+    """A variable's physically possible range (schema.VARIABLE_BOUNDS), checked on its rows."""
+    return {
+        "type": "expect_column_values_to_be_between",
+        "kwargs": {
+            "column": "value", "min_value": low, "max_value": high,
+            "row_condition": {"column": {"name": "variable"}, "operator": "==", "parameter": variable,
+                              "type": "comparison"},
+        },
+        "why": f"{variable} ({schema.VARIABLE_UNITS[variable]}): {why}",
+    }
 
 
 def suite_sha256(path: Path) -> str:
@@ -162,30 +197,40 @@ class Outcome:
     unexpected_count: int
     unexpected_examples: list = field(default_factory=list)
     unexpected_rows: list = field(default_factory=list)  # 1-based positions in the validated rows
+    kwargs: dict = field(default_factory=dict)  # the expectation's arguments, as GX ran it (parameters resolved)
+    why: str | None = None  # the suite's explanation of the expectation (its meta.why)
+    observed: dict | None = None  # what GX found (_OBSERVED), for an expectation on the table or a column as a whole
+    located: list[Row] = field(default_factory=list)  # the unexpected rows named (`placed`), where known
 
-    def describe(self, place: Callable[[list[int]], list[str]] | None = None) -> str:
-        """In words; `place` names the raw file, line and column of rows (by their positions) where known."""
-        examples = ", ".join(repr(x) for x in self.unexpected_examples[:_EXAMPLES])
-        where = f" on column {self.column!r}" if self.column else ""
-        rows = self.unexpected_rows[:_EXAMPLES]
-        placed = place(rows) if place and rows else []
-        at = "; ".join(f"row {row}: {p}" for row, p in zip(rows, placed)) if placed else f"rows {rows}"
-        return (
-            f"{self.suite}: {self.expectation}{where} failed for {self.unexpected_count} of "
-            f"{self.element_count} rows (e.g. {examples}; {at})"
-        )
+    def describe(self, place: Callable[[list[int]], list[Row]] | None = None) -> str:
+        """In words (ercan/failure_words.py); `place` names the rows by their positions (`placed`)."""
+        located = self.located_by(place).located
+        return failure_words.failure(
+            severity=self.severity, suite=self.suite, expectation=self.expectation, kwargs=self.kwargs,
+            why=self.why, observed=self.observed, column=self.column, element_count=self.element_count,
+            unexpected_count=self.unexpected_count, examples=self.unexpected_examples[:_EXAMPLES],
+            rows=self.unexpected_rows[:_EXAMPLES], located=located)
+
+    def located_by(self, place: Callable[[list[int]], list[Row]] | None) -> Outcome:
+        """This outcome with its unexpected rows named by `place` (itself without one, or when it held)."""
+        if place is None or self.success or not self.unexpected_rows:
+            return self
+        return replace(self, located=place(self.unexpected_rows[:_EXAMPLES]))
 
 
-def placed(table: pa.Table, places: pa.ChunkedArray) -> Callable[[list[int]], list[str]]:
+def placed(table: pa.Table, places: pa.ChunkedArray | None = None) -> Callable[[list[int]], list[Row]]:
     """Names rows of `table` (1-based positions, as in Outcome.unexpected_rows) by what they are (area,
-    year, variable) and where their value was read (`places`, beside the rows: file, line, column)."""
+    year, variable) and the unit of their value, and where their value was read (`places`, beside the
+    rows: file, line, column) where the harmonizer says."""
     what = [c for c in ("area_code", "year", "variable", "parameter", "pool", "category") if c in table.column_names]
+    shown = what + [c for c in ("unit",) if c in table.column_names]
 
-    def place(rows: list[int]) -> list[str]:
-        at = pa.array([row - 1 for row in rows])
-        picked = table.select(what).take(at).to_pylist()
-        return [" ".join(str(v) for v in record.values() if v is not None) + f" (read at {where})"
-                for record, where in zip(picked, places.take(at).to_pylist())]
+    def place(rows: list[int]) -> list[Row]:
+        at = pa.array([row - 1 for row in rows], pa.int64())
+        picked = table.select(shown).take(at).to_pylist()
+        read_at = places.take(at).to_pylist() if places is not None else [None] * len(rows)
+        return [Row(row, " ".join(str(record[c]) for c in what if record[c] is not None), record.get("unit"), where)
+                for row, record, where in zip(rows, picked, read_at)]
 
     return place
 
@@ -201,22 +246,36 @@ class Report:
         return [o for o in self.outcomes if not o.success and o.severity == "critical"]
 
     @property
+    def failures(self) -> list[Outcome]:
+        """Every failed expectation, critical first (then in the suites' order)."""
+        return sorted((o for o in self.outcomes if not o.success), key=lambda o: failure_words.severity_rank(o.severity))
+
+    @property
     def passed(self) -> bool:
         return not self.critical_failures
 
-    def reason(self, place: Callable[[list[int]], list[str]] | None = None) -> str:
-        return "; ".join(o.describe(place) for o in self.critical_failures)
+    def reason(self, place: Callable[[list[int]], list[Row]] | None = None) -> str:
+        """Every failed expectation in words, critical first (a warning that failed too is named after them)."""
+        return "; ".join(o.describe(place) for o in self.failures)
+
+    def located_by(self, place: Callable[[list[int]], list[Row]] | None) -> Report:
+        """This report with the unexpected rows of its failed expectations named by `place` (`placed`): the
+        words of `reason` and of the `quality` rows name them from then on."""
+        return Report([o.located_by(place) for o in self.outcomes], self.gx_results)
 
     def __add__(self, other: Report) -> Report:
         """Both reports' outcomes, as of one validation (e.g. of two suites on different rows)."""
         return Report(self.outcomes + other.outcomes, self.gx_results + other.gx_results)
 
     def to_frame(self) -> pd.DataFrame:
+        """The rows of `quality`: each outcome, with its failure in words as `reason` (none where it held)."""
         rows = [
-            {**o.__dict__, "unexpected_examples": json.dumps(o.unexpected_examples, default=str, ensure_ascii=False)}
+            {**{k: v for k, v in o.__dict__.items() if k not in ("unexpected_rows", "kwargs", "why", "observed", "located")},
+             "unexpected_examples": json.dumps(o.unexpected_examples, default=str, ensure_ascii=False),
+             "reason": None if o.success else o.describe()}
             for o in self.outcomes
         ]
-        return pd.DataFrame(rows).drop(columns=["unexpected_rows"]).rename(columns={"column": "column_name"})
+        return pd.DataFrame(rows, columns=[*_QUALITY_COLUMNS, "reason"]).rename(columns={"column": "column_name"})
 
     def write(self, storage: Storage, subject: str, *folder: str, key: str) -> None:
         """Store the report under `folder`: `<key>.quality.parquet` (the subject's rows of `quality`) and
@@ -224,6 +283,11 @@ class Report:
         quality = pa.Table.from_pandas(self.to_frame().assign(subject=subject), preserve_index=False)
         storage.write_parquet(quality, *folder, f"{key}.quality.parquet")
         storage.write_json(self.gx_results, *folder, f"{key}.gx.json")
+
+
+# The columns of an Outcome that are columns of `quality` (`column` as its `column_name`).
+_QUALITY_COLUMNS = ("suite", "position", "expectation", "column", "severity", "success", "element_count",
+                    "unexpected_count", "unexpected_examples")
 
 
 @cache
@@ -610,6 +674,9 @@ def _report(result, suite, rows: int, pairs: _PairRows | None = None) -> tuple[l
                 unexpected_count=unexpected_count,
                 unexpected_examples=[_plain(x) for x in unexpected[:_EXAMPLES]],
                 unexpected_rows=[i + 1 for i in unexpected_rows[:_EXAMPLES]],
+                kwargs={k: _plain(v) for k, v in kwargs.items() if k != "batch_id"},
+                why=config.meta.get("why"),
+                observed=None if raised else {k: _plain(v) for k, v in r.result.items() if k in _OBSERVED},
             )
         )
     for r in result.results:  # stored for the Data Docs, which need no more than the examples
@@ -617,6 +684,10 @@ def _report(result, suite, rows: int, pairs: _PairRows | None = None) -> tuple[l
         r.result.pop("unexpected_index_list", None)
         r.result.pop("unexpected_index_query", None)
     return outcomes, {"suite": suite.to_json_dict(), "result": result.to_json_dict()}
+
+
+# What GX's result says it found of an expectation on the table or a column as a whole.
+_OBSERVED = ("observed_value", "partial_missing_list")
 
 
 def _merged(results: list):

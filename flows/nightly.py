@@ -16,6 +16,7 @@ from prefect.task_runners import ThreadPoolTaskRunner
 from ercan import pipeline, product_gates
 from ercan import sources as source_registry
 from ercan.errors import ConfigError
+from ercan.failure_words import first_failures
 from ercan.storage import Storage, resolve_root
 from ercan.tasks.account import account, cache_storage
 from ercan.tasks.gate import gate
@@ -113,13 +114,11 @@ def _verdict(outcomes: dict[str, pipeline.GateOutcome], withheld: dict[str, str]
         return None
     counts = [f"{len(not_accepted)} of {len(outcomes)} sources not accepted"] if not_accepted else []
     counts += [f"{len(withheld)} product(s) withheld"] if withheld else []
-    parts = [f"{o.source} {o.status}: {_start(o.reason or '')}" for o in not_accepted]
-    parts += [f"{product} withheld: {_start(reason)}" for product, reason in withheld.items()]
+    parts = [f"{o.source} {o.status}: {first_failures(o.reason or '')}" for o in not_accepted]
+    parts += [f"{product} withheld: {first_failures(reason)}" for product, reason in withheld.items()]
     return "; ".join(counts) + " — " + " | ".join(parts)
 
 
-def _start(reason: str, limit: int = 300) -> str:
-    return reason if len(reason) <= limit else reason[:limit] + " …"
 
 
 def _gates(storage_url: str, selected: list[str], force: bool, from_stage: str) -> dict[str, pipeline.GateOutcome]:

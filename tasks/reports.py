@@ -25,7 +25,8 @@ def table_key(product: str) -> str:
 
 @task(name="reports", cache_policy=NO_CACHE)
 def reports(storage_url: str, sources: list[GateOutcome], manifests: list[dict]) -> dict:
-    """{"data_docs": link, "report": link}; a link is None when there is nothing to link to."""
+    """{"data_docs": link, "report": link}: where an operator opens them (`Storage.link_of`: under
+    $ERCAN_PUBLIC_URL when set, else their place in the store); None when there is nothing to link to."""
     storage, run_id, logger = Storage(storage_url), gate_reports.new_run_id(), get_run_logger()
     try:
         docs = gate_reports.data_docs(storage, run_id)
@@ -33,8 +34,9 @@ def reports(storage_url: str, sources: list[GateOutcome], manifests: list[dict])
         logger.error("Data Docs for run %s were not built: %s: %s", run_id, type(e).__name__, e)
         docs = None
     page = report.publish_report_or_warn(storage, manifests, docs, logger)
+    links = {"data_docs": docs and storage.link_of(docs), "report": page and storage.link_of(page)}
     markdown = gate_reports.summary_markdown(run_id, sources, last_gates(storage), manifests,
-                                             gate_reports.current_quality(storage), docs, page)
+                                             gate_reports.current_quality(storage), links["data_docs"], links["report"])
     create_markdown_artifact(
         key=ARTIFACT_KEY,
         markdown=markdown,
@@ -53,4 +55,4 @@ def reports(storage_url: str, sources: list[GateOutcome], manifests: list[dict])
             description=f"{manifest['product']} {manifest['version']}: {manifest['row_count']} rows, by what they "
                         "measure, unit and level",
         )
-    return {"data_docs": docs, "report": page}
+    return links

@@ -66,10 +66,11 @@ def test_provincial_values_are_the_files_numbers(rows):
     assert value(rows, "CN-GZ", 2018, "forest_cover").value == 43.77  # line 60: same as 北京, as printed
 
 
-def test_guangxi_cover_is_kept_as_reported_not_fixed(rows):
-    # line 53: 广西,森林覆盖率,142965,% — a copy of its area; the quality gate reports it (below)
-    guangxi = value(rows, "CN-GX", 2018, "forest_cover")
-    assert (guangxi.value, guangxi.unit, guangxi.flag) == (142_965.0, "%", "reported")
+def test_guangxi_cover_is_dropped_with_its_reason(rows):
+    # line 53: 广西,森林覆盖率,142965,% — a copy of its area, above the schema's 0-100 % bound: declared under `drop`
+    assert rows[(rows.area_code == "CN-GX") & (rows.variable == "forest_cover")].empty
+    assert value(rows, "CN-GX", 2018, "area").value == 14_296_500.0
+    assert len(rows[(rows.variable == "forest_cover") & (rows.area_level == "subnational")]) == 33
 
 
 def test_national_values_one_per_nfi_round_at_its_last_year(rows):
@@ -98,7 +99,7 @@ def test_row_inventory_and_common_fields(rows):
         ("national", "growing_stock", "all"): 3,
         ("national", "growing_stock", "forest_land"): 3,
         ("subnational", "area", "forest_land"): 34,
-        ("subnational", "forest_cover", "all"): 34,
+        ("subnational", "forest_cover", "all"): 33,  # 广西 dropped: test_guangxi_cover_is_dropped_with_its_reason
     }
     assert set(rows.year[rows.area_level == "subnational"]) == {2018}
     assert set(rows.flag) == {"reported"} and set(rows.source) == {SOURCE_ID}
@@ -177,19 +178,23 @@ def test_carbon_storage_series_is_no_stock_volume_of_the_file():
 # --- the quality gate ---------------------------------------------------------------------------
 
 
-def test_gate_warns_on_guangxi_cover_and_passes(rows):
+def test_gate_passes_with_no_failed_expectation(rows):
     suites = [load_suite(SCHEMA_SUITE), load_suite(registry()[SOURCE_ID].suite_path)]
     report = validate(rows, suites, SOURCE_ID)
     assert report.passed, report.reason()
-    warnings = [o for o in report.outcomes if not o.success and o.severity == "warning"]
-    assert len(warnings) == 1
-    (warning,) = warnings
-    assert (warning.suite, warning.expectation, warning.column) == (
-        SOURCE_ID, "expect_column_values_to_be_between", "value")
-    assert warning.unexpected_count == 1
-    assert warning.unexpected_examples == [142_965.0]
-    flagged = rows.iloc[warning.unexpected_rows[0] - 1]
-    assert (flagged.area_code, flagged.variable) == ("CN-GX", "forest_cover")
+    assert [o for o in report.outcomes if not o.success] == []
+
+
+def test_guangxi_cover_as_printed_would_quarantine_the_source(rows):
+    """The row as the file prints it (this test puts 142965 back on 广西's cover row: a frame built here)."""
+    printed = value(rows, "CN-BJ", 2018, "forest_cover").to_frame().T.assign(area_code="CN-GX", value=142_965.0)
+    report = validate(pd.concat([rows, printed], ignore_index=True).astype(rows.dtypes.to_dict()),
+                      [load_suite(SCHEMA_SUITE)], SOURCE_ID)
+    assert not report.passed
+    (failed,) = [o for o in report.outcomes if not o.success]
+    assert failed.severity == "critical" and failed.unexpected_examples == [142_965.0]
+    bound = load_suite(SCHEMA_SUITE)["expectations"][failed.position]
+    assert bound["kwargs"]["row_condition"]["parameter"] == "forest_cover" and "0-100 %" in bound["meta"]["why"]
 
 
 # --- drift: each error names the file, row and column and says what is wrong ---------------------
@@ -305,7 +310,7 @@ def test_nan_cell_of_a_read_series_gives_no_row(tmp_path):
     path = edited_copy(tmp_path, SOURCE_ID, "provinces", replace_line(36, ",43.77,", ",NaN,"))
     drifted_rows = harmonize_sample(SOURCE_ID, provinces=path)
     assert drifted_rows[(drifted_rows.area_code == "CN-BJ") & (drifted_rows.variable == "forest_cover")].empty
-    assert len(drifted_rows) == 79
+    assert len(drifted_rows) == 78  # 79 read, less 广西's cover (dropped)
 
 
 def test_unknown_series(tmp_path):

@@ -24,7 +24,7 @@ def test_data_dictionary_lists_every_product_and_describes_each_of_its_columns()
     products_section = checked_in.split("## Products and their columns")[1].split("\n## ")[0]
     listed = dict(re.findall(r"^\| `(\w+)` \| [^|]+ \| ([^|]+) \|", products_section, flags=re.M))
     assert set(PRODUCTS) == {"observations", "carbon_stocks", "carbon_fluxes", "restoration_progress",
-                             "reconciliation", "reference_factors", "quality"}
+                             "reconciliation", "reference_factors", "areas", "quality"}
     for name, product in PRODUCTS.items():
         assert listed[name].strip() == ", ".join(f"`{c}`" for c in product.columns)
         assert set(product.columns) <= described, f"{name}: undescribed {set(product.columns) - described}"

@@ -165,7 +165,7 @@ def test_accounting_takes_the_rows_the_gate_just_accepted_once(ingested, monkeyp
     assert staged not in reads
     from_file = pipeline.account(ingested)
     assert staged in reads
-    assert from_gate.keys() == from_file.keys() and from_gate["observations"].num_rows == 80
+    assert from_gate.keys() == from_file.keys() and from_gate["observations"].num_rows == 79  # 广西 森林覆盖率 dropped
     for product, frame in from_gate.items():
         if isinstance(frame, pa.Table):
             assert frame.cast(schema.plain(frame.schema)).equals(from_file[product].cast(schema.plain(frame.schema)))

@@ -56,13 +56,16 @@ def assert_same(whole, batched):
     assert text(gx_results(batched)) == text(gx_results(whole))
 
 
-def test_china_in_three_batches_gives_the_same_report_as_one_frame(monkeypatch):
-    """80 rows in batches of 30, with the real failure of the source: 广西's forest cover of 142965 %
-    (a warning whose row condition selects rows of two batches)."""
-    whole, batched = whole_and_batched(monkeypatch, harmonize_sample("china_nfi9"), source_suites("china_nfi9"), 30)
+def test_programme_figures_in_three_batches_give_the_same_report_as_one_frame(monkeypatch):
+    """13 rows in batches of 5, with the real failure of the source: CIKD 2024's 60.5 亿公顷 (6.05e9 ha)
+    of forest land, grassland and wetland in China, more than China's land area (a warning whose row
+    condition, China's areas, selects rows of the first two batches)."""
+    rows = harmonize_sample("programme_figures")
+    whole, batched = whole_and_batched(monkeypatch, rows, source_suites("programme_figures"), 5)
     assert_same(whole, batched)
     [warning] = [o for o in batched.outcomes if not o.success]
-    assert (warning.severity, warning.column, warning.unexpected_examples) == ("warning", "value", [142965.0])
+    assert (warning.severity, warning.column, warning.unexpected_examples) == ("warning", "value", [6.05e9])
+    assert warning.unexpected_rows == [rows.index[rows.value == 6.05e9][0] + 1]
     assert batched.passed
 
 
@@ -74,7 +77,13 @@ def test_failures_in_two_batches_are_summed_and_numbered_in_the_whole_table(monk
     rows.loc[[5, 15000], "value"] = [-3.0, -4.0]
     whole, batched = whole_and_batched(monkeypatch, rows, source_suites("fra2020"), 8000)
     assert_same(whole, batched)
-    [negative] = [o for o in batched.critical_failures if o.expectation == "expect_column_values_to_be_between"]
+    between = [o for o in batched.critical_failures if o.expectation == "expect_column_values_to_be_between"]
+    # The source's range fails, and so do the schema's bounds of the two variables (row 6 is an area, row
+    # 15001 a growing stock: neither is ever negative), each in its own batch.
+    [negative] = [o for o in between if o.suite == source_suites("fra2020")[1]["name"]]
+    bounds = sorted((o.kwargs["row_condition"]["parameter"], o.unexpected_examples, o.unexpected_rows)
+                    for o in between if o.suite == "schema")
+    assert bounds == [("area", [-3.0], [6]), ("growing_stock", [-4.0], [15001])]
     assert (negative.success, negative.element_count, negative.unexpected_count) == (False, len(rows), 2)
     assert (negative.unexpected_examples, negative.unexpected_rows) == ([-3.0, -4.0], [6, 15001])
     [result] = [r["result"] for entry in batched.gx_results for r in entry["result"]["results"]

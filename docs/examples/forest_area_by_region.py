@@ -6,7 +6,8 @@
 
 Loads `carbon_stocks` through the intake catalog, keeps the forest area of the world and of the UN M49
 continents (the regions whose parent is WORLD), each the sum of its member countries (`method =
-bottom_up`), prints it in million hectares as CSV and writes a PNG.
+bottom_up`), names them from the catalog's `areas` product, prints it in million hectares as CSV and
+writes a PNG.
 """
 
 from __future__ import annotations
@@ -17,8 +18,6 @@ import sys
 import intake
 import matplotlib
 import pandas as pd
-
-from ercan.accounting.hierarchy import M49_REGIONS  # the M49 region names beside their codes
 
 matplotlib.use("Agg")  # a file, no display
 import matplotlib.pyplot as plt  # noqa: E402  (after choosing the backend)
@@ -35,9 +34,8 @@ def forest_area(catalog: str, version: str | None = None) -> tuple[pd.DataFrame,
     wanted = (stocks.area_code == "WORLD") | ((stocks.parent_code == "WORLD") & stocks.area_code.str.startswith("M49:"))
     rows = stocks[wanted & (stocks.variable == "area") & (stocks.land_category == "forest_land")
                   & (stocks.method == "bottom_up")]
-    names = pd.read_csv(M49_REGIONS, dtype=str).set_index("m49")["un_region"]
-    label = rows.area_code.map(lambda code: "World" if code == "WORLD" else names[code.removeprefix("M49:")])
-    table = rows.assign(region=label).pivot(index="year", columns="region", values="value") / 1e6
+    names = cat["areas"].read().set_index("area_code")["area_name"]  # M49:002 -> Africa, WORLD -> World
+    table = rows.assign(region=rows.area_code.map(names)).pivot(index="year", columns="region", values="value") / 1e6
     return table[["World", *sorted(c for c in table.columns if c != "World")]], entry.metadata["version"]
 
 
