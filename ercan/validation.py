@@ -399,9 +399,33 @@ def _validate(table: pa.Table, suites: list[dict], name: str, parameters: dict |
         pairs = _PairRows.of(table, *columns)
         runs.append(_run(context, batch, f"{name}.pairs{i}", [expectation], [pairs.frame], table.num_rows,
                          parameters, pairs))
-    outcomes = sorted((o for run_outcomes, _ in runs for o in run_outcomes),
-                      key=lambda o: ([s["name"] for s in suites].index(o.suite), o.position))
-    return Report(outcomes, [gx_result for _, gx_result in runs if gx_result])
+    rank = {suite["name"]: i for i, suite in enumerate(suites)}
+    outcomes = sorted((o for run_outcomes, _ in runs for o in run_outcomes), key=lambda o: (rank[o.suite], o.position))
+    parts = [gx_result for _, gx_result in runs if gx_result]
+    return Report(outcomes, [_as_one(name, parts, rank)] if parts else [])
+
+
+def _as_one(name: str, parts: list[dict], rank: dict[str, int]) -> dict:
+    """The GX suites and results of one validation's runs as one suite and one result, in the suites'
+    order, as if GX had run them together: one page of Data Docs per gate, not one per run."""
+    def order(item: dict) -> tuple[int, int]:
+        meta = item["meta"] if "meta" in item and "suite" in item["meta"] else item["expectation_config"]["meta"]
+        return rank[meta["suite"]], meta["position"]
+
+    results = sorted((r for part in parts for r in part["result"]["results"]), key=order)
+    successful = sum(bool(r["success"]) for r in results)
+    statistics = {  # as GX's calc_validation_statistics counts them
+        "evaluated_expectations": len(results), "successful_expectations": successful,
+        "unsuccessful_expectations": len(results) - successful,
+        "success_percent": successful / len(results) * 100 if results else None,
+    }
+    first = parts[0]
+    return {
+        "suite": {**first["suite"], "name": name,
+                  "expectations": sorted((e for part in parts for e in part["suite"]["expectations"]), key=order)},
+        "result": {**first["result"], "suite_name": name, "results": results,
+                   "success": successful == len(results), "statistics": statistics},
+    }
 
 
 def _per_row_run(context, batch, name: str, expectations: list[dict], table: pa.Table,
