@@ -213,6 +213,10 @@ def _run_flow(sources: list[str] | None, storage: str | None, force: bool, from_
 
         pipeline_flow = nightly.with_options(task_runner=task_runner(dask)) if dask else nightly
         gates = len(sources or registry()) if STAGES.index(from_stage) <= STAGES.index("validate") else 0
+        if gates:  # GX's import (~3 s) runs while Prefect starts its temporary server
+            from ercan.validation import warm_up
+
+            warm_up()
         with _flow_progress(out, gates):
             state = pipeline_flow(sources=sources, storage=storage, force=force, from_stage=from_stage,
                                   return_state=True)

@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import atexit
+import functools
 import hashlib
 import os
+import shutil
+import subprocess
+import sys
+import tempfile
 from collections.abc import Callable
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pytest
@@ -13,6 +20,36 @@ from ercan.sources import SAMPLE_DATA, RawFile, get
 
 # Keep Prefect and GX state inside the test run and off the network.
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+
+
+@functools.cache
+def _migrated_prefect_database() -> Path:
+    """A Prefect database with every migration applied, made once per test process: Prefect migrates a
+    new database as its temporary server starts (about half of the server's 10 s start on this machine),
+    so each test's Prefect home starts from a copy of this one."""
+    home = Path(tempfile.mkdtemp(prefix="ercan-prefect-"))
+    atexit.register(shutil.rmtree, home, ignore_errors=True)
+    subprocess.run([str(Path(sys.executable).with_name("prefect")), "server", "database", "upgrade", "-y"],
+                   env={**os.environ, "PREFECT_HOME": str(home), "PREFECT_SERVER_ANALYTICS_ENABLED": "false"},
+                   check=True, capture_output=True, timeout=300)
+    return home / "prefect.db"
+
+
+def prefect_home(path: Path) -> Path:
+    """`path` as a Prefect home whose database is already migrated (kept if it has one)."""
+    path.mkdir(parents=True, exist_ok=True)
+    if not (path / "prefect.db").exists():
+        shutil.copyfile(_migrated_prefect_database(), path / "prefect.db")
+    return path
+
+
+def prefect_env(home: Path, *, unset: tuple[str, ...] = (), **extra: str) -> dict[str, str]:
+    """The environment of an `ercan` or `prefect` subprocess in Prefect's ephemeral mode with its own home
+    (`prefect_home`), telemetry off, no server of the caller's, wide enough for the ids in tables; without
+    the `unset` variables, and with `extra`."""
+    env = {k: v for k, v in os.environ.items() if k not in ("PREFECT_API_URL", *unset)}
+    return {**env, "PREFECT_HOME": str(prefect_home(home)), "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+            "COLUMNS": "250", **extra}
 
 
 def raw_file(role: str, path: Path) -> RawFile:
@@ -68,3 +105,36 @@ def one(frame, **where):
         rows = rows[rows[column].isna()] if wanted is None else rows[rows[column] == wanted]
     assert len(rows) == 1, rows
     return rows.iloc[0]
+
+
+@dataclass(frozen=True)
+class PublishedStore:
+    """A store into which every shipped source was gated, and every product accounted and published,
+    with the Data Docs of that run ("run1"); no report. Tests write only into a `copy`."""
+
+    root: Path
+    outcomes: list
+    manifests: list[dict]
+    docs: str | None
+
+    def copy(self, to: Path) -> "PublishedStore":
+        shutil.copytree(self.root, to)
+        return replace(self, root=to)
+
+
+@pytest.fixture(scope="session")
+def published_store(tmp_path_factory) -> PublishedStore:
+    """The shipped data through the plain pipeline functions once per test process (about a minute),
+    shared by the modules that start from a published store."""
+    from ercan import gate_reports, pipeline, sources
+    from ercan.storage import Storage
+
+    root = tmp_path_factory.mktemp("published") / "ercan-data"
+    storage = Storage(str(root))
+    outcomes = []
+    for harmonizer in sources.registry().values():
+        pipeline.ingest_landing(storage, harmonizer)
+        outcomes.append(pipeline.gate(storage, harmonizer))
+    # under the inputs' key, as the flow publishes (without its accounting cache entry: a Prefect task's)
+    manifests = pipeline.publish_products(storage, pipeline.account(storage), inputs_key=pipeline.products_key(storage))
+    return PublishedStore(root, outcomes, manifests, gate_reports.data_docs(storage, "run1"))

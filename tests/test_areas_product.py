@@ -28,15 +28,11 @@ PRODUCTS_WITH_AREAS = ("observations", "carbon_stocks", "carbon_fluxes", "restor
 
 
 @pytest.fixture(scope="module")
-def store(tmp_path_factory):
-    root = tmp_path_factory.mktemp("areas_store")
-    storage = Storage(str(root))
-    for harmonizer in sources.registry().values():
-        pipeline.ingest_landing(storage, harmonizer)
-        assert pipeline.gate(storage, harmonizer).status == "accepted", harmonizer.source.id
-    manifests = pipeline.publish_products(storage, pipeline.account(storage))
-    report.publish_report(storage, manifests)
-    return root, manifests
+def store(published_store, tmp_path_factory):
+    copied = published_store.copy(tmp_path_factory.mktemp("areas") / "store")
+    assert all(o.status == "accepted" for o in copied.outcomes), copied.outcomes
+    report.publish_report(Storage(str(copied.root)), copied.manifests)
+    return copied.root, copied.manifests
 
 
 def catalog(root):

@@ -10,7 +10,6 @@ outcome is docs/bad_inputs.md.
 from __future__ import annotations
 
 import io
-import os
 import subprocess
 import sys
 import tracemalloc
@@ -20,7 +19,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import edited_copy, harmonize_sample, replace_line, sample_files
+from conftest import edited_copy, harmonize_sample, prefect_env, replace_line, sample_files
 
 from ercan.errors import SourceError
 from ercan.sources import SAMPLE_DATA, get
@@ -296,9 +295,7 @@ def test_a_bad_file_ingested_by_a_steward_quarantines_only_its_source(tmp_path):
     versions_before = sorted(str(p.relative_to(store_path)) for p in store_path.glob("products/*/*"))
 
     bad = edited_copy(tmp_path, "fra2015", "forest_area", replace_line(3, "MAR,4954,", 'MAR,"4954,5",'))
-    env = {**os.environ, "PREFECT_HOME": str(tmp_path / "prefect"), "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-           "COLUMNS": "250"}
-    env.pop("PREFECT_API_URL", None)
+    env = prefect_env(tmp_path / "prefect")
     ingest = subprocess.run([ERCAN, "ingest", "fra2015", str(bad), "--storage", str(store_path)],
                             capture_output=True, text=True, env=env, timeout=120)
     assert ingest.returncode == 0, ingest.stderr

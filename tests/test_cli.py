@@ -21,6 +21,7 @@ from typer.testing import CliRunner
 from ercan.cli import app
 from ercan.publish import PRODUCTS
 from ercan.sources import PROJECT_ROOT, SAMPLE_DATA, get, registry
+from conftest import prefect_env
 
 ERCAN = str(Path(sys.executable).with_name("ercan"))
 
@@ -70,8 +71,7 @@ def invoke(*args):
 
 def _plain_env(cwd: Path) -> dict:
     """The environment of a user's shell piping ercan's output: no colour forced, Prefect's state in `cwd`."""
-    env = {k: v for k, v in os.environ.items() if k not in ("FORCE_COLOR", "TTY_COMPATIBLE", "NO_COLOR", "PREFECT_API_URL")}
-    return {**env, "PREFECT_HOME": str(cwd / "prefect"), "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "COLUMNS": "200"}
+    return prefect_env(cwd / "prefect", unset=("FORCE_COLOR", "TTY_COMPATIBLE", "NO_COLOR"), COLUMNS="200")
 
 
 @pytest.fixture(scope="module")

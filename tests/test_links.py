@@ -22,7 +22,7 @@ from urllib.parse import unquote, urljoin, urlsplit
 
 import pytest
 
-from ercan import gate_reports, pipeline, product_gates, report, sources
+from ercan import gate_reports, product_gates, report
 from ercan.publish import PRODUCTS, versions
 from ercan.serve import make_server
 from ercan.storage import PUBLIC_URL, Storage, relative_href
@@ -51,18 +51,13 @@ class Page(HTMLParser):
 
 
 @pytest.fixture(scope="module")
-def moved(tmp_path_factory):
+def moved(published_store, tmp_path_factory):
     """A store the pipeline published into, moved elsewhere afterwards: (its new root, the gates'
     outcomes, the manifests, the store paths of the Data Docs and the report)."""
-    built = tmp_path_factory.mktemp("built") / "ercan-data"
-    storage = Storage(str(built))
-    outcomes = []
-    for harmonizer in sources.registry().values():
-        pipeline.ingest_landing(storage, harmonizer)
-        outcomes.append(pipeline.gate(storage, harmonizer))
-    manifests = pipeline.publish_products(storage, pipeline.account(storage))
-    docs = gate_reports.data_docs(storage, "run1")
-    page = report.publish_report(storage, manifests, docs)
+    built = published_store.copy(tmp_path_factory.mktemp("built") / "ercan-data")
+    outcomes, manifests, docs = built.outcomes, built.manifests, built.docs
+    page = report.publish_report(Storage(str(built.root)), manifests, docs)
+    built = built.root
     root = tmp_path_factory.mktemp("elsewhere") / "moved-store"
     shutil.move(built, root)
     assert not built.exists()

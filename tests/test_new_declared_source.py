@@ -11,7 +11,6 @@ district names with a crosswalk of the source's own); they are no real statistic
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -19,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from ercan.sources import PROJECT_ROOT
+from conftest import prefect_env
 
 pytestmark = pytest.mark.slow
 ERCAN = str(Path(sys.executable).with_name("ercan"))
@@ -87,9 +87,7 @@ def test_a_new_source_from_its_own_folder_reaches_the_products(tmp_path):
     landed = storage / "landing" / "district_forest" / "districts.csv"  # where the publisher's file lands
     landed.parent.mkdir(parents=True)
     landed.write_bytes(RAW.encode("utf-8"))
-    env = {**os.environ, "ERCAN_HARMONIZERS": str(folder), "ERCAN_STORAGE": str(storage),
-           "PREFECT_HOME": str(tmp_path / "prefect"), "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}
-    env.pop("PREFECT_API_URL", None)
+    env = prefect_env(tmp_path / "prefect", ERCAN_HARMONIZERS=str(folder), ERCAN_STORAGE=str(storage))
     before = subprocess.run(["git", "status", "--porcelain"], cwd=PROJECT_ROOT, capture_output=True, text=True).stdout
 
     run = ercan("run", "--source", "district_forest", "--source", "fra2020", "--json", env=env)

@@ -19,7 +19,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from conftest import edited_copy, replace_line
+from conftest import edited_copy, prefect_env, replace_line
 from ercan import pipeline, snapshots, state
 from ercan.sources import PROJECT_ROOT, SAMPLE_DATA, get, registry
 from ercan.storage import Storage
@@ -153,10 +153,7 @@ def server(tmp_path_factory):
     points at it. Shut down by its PID."""
     home = tmp_path_factory.mktemp("prefect-home")
     port = free_port()
-    env = {**os.environ, "PREFECT_HOME": str(home), "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "COLUMNS": "250",
-           "PREFECT_WORKER_QUERY_SECONDS": "1"}
-    for name in ("PREFECT_API_URL", "ERCAN_STORAGE", "ERCAN_DASK"):
-        env.pop(name, None)
+    env = prefect_env(home, unset=("ERCAN_STORAGE", "ERCAN_DASK"), PREFECT_WORKER_QUERY_SECONDS="1")
     with open(home / "server.log", "w") as log:
         process = subprocess.Popen([PREFECT, "server", "start", "--host", "127.0.0.1", "--port", str(port)],
                                    env=env, stdout=log, stderr=subprocess.STDOUT)

@@ -4,7 +4,6 @@ shipped data; then a second run with no change, and a run with a broken FRA work
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -14,6 +13,7 @@ import openpyxl
 import pytest
 
 from ercan.sources import SAMPLE_DATA, registry
+from conftest import prefect_env
 
 pytestmark = pytest.mark.slow
 ERCAN = str(Path(sys.executable).with_name("ercan"))
@@ -21,9 +21,7 @@ EXTENT = SAMPLE_DATA / "fra2020" / "1_Forest_extent_characteristics_and_changes_
 
 
 def ercan(*args, storage: Path, prefect_home: Path) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PREFECT_HOME": str(prefect_home), "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-           "COLUMNS": "250"}
-    env.pop("PREFECT_API_URL", None)
+    env = prefect_env(prefect_home)
     return subprocess.run([ERCAN, *args, "--storage", str(storage)], capture_output=True, text=True, env=env,
                           timeout=300)
 

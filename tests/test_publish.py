@@ -162,8 +162,9 @@ pipeline.publish_products(storage, frames)
 
 
 @pytest.fixture(scope="module")
-def published_store(tmp_path_factory):
-    """A store where every source passed its gate and every product was published once (no Prefect)."""
+def two_source_store(tmp_path_factory):
+    """A store where two sources (fra2020, gfw_usa) passed their gates and every product was published once
+    (no Prefect)."""
     from ercan import pipeline, sources
 
     storage = Storage(str(tmp_path_factory.mktemp("store")))
@@ -182,11 +183,11 @@ KILL_POINTS = ["after_files", "before_manifest", "before_catalog",
 
 
 @pytest.mark.parametrize("point", KILL_POINTS)
-def test_sigkill_while_publishing_leaves_the_previous_version_served(tmp_path, published_store, point):
+def test_sigkill_while_publishing_leaves_the_previous_version_served(tmp_path, two_source_store, point):
     import shutil
 
     root = tmp_path / "store"
-    shutil.copytree(published_store.root, root)
+    shutil.copytree(two_source_store.root, root)
     catalog_before = (root / "catalog.yaml").read_text()
     latest_before = versions(Storage(str(root)), "observations")[0]["version"]
 
@@ -212,11 +213,11 @@ def test_sigkill_while_publishing_leaves_the_previous_version_served(tmp_path, p
     assert len(cat["observations"].read()) == len(read_version(storage, "observations", latest_before)) - 1
 
 
-def test_two_publishes_racing_publish_once_and_corrupt_nothing(tmp_path, published_store):
+def test_two_publishes_racing_publish_once_and_corrupt_nothing(tmp_path, two_source_store):
     import shutil
 
     root = tmp_path / "store"
-    shutil.copytree(published_store.root, root)
+    shutil.copytree(two_source_store.root, root)
     before = {v["version"] for v in versions(Storage(str(root)), "observations")}
     racers = [subprocess.Popen([sys.executable, "-c", CRASHING_PUBLISH, str(root)], stderr=subprocess.PIPE, text=True)
               for _ in range(2)]

@@ -13,7 +13,6 @@ import base64
 import io
 import json
 import logging
-import os
 import re
 import shutil
 import subprocess
@@ -26,7 +25,7 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from conftest import edited_copy, replace_line
+from conftest import edited_copy, prefect_env, replace_line
 from ercan import gate_reports, pipeline, product_gates, report, snapshots, sources, state
 from ercan.accounting.hierarchy import Hierarchy
 from ercan.publish import PRODUCTS, content_sha256
@@ -48,16 +47,11 @@ def failed(quality, subject):
 
 
 @pytest.fixture(scope="module")
-def baseline(tmp_path_factory):
-    """Every source gated, every product gated and published, and the run's Data Docs built."""
-    root = tmp_path_factory.mktemp("baseline")
-    storage = Storage(str(root))
-    outcomes = []
-    for harmonizer in sources.registry().values():
-        pipeline.ingest_landing(storage, harmonizer)
-        outcomes.append(pipeline.gate(storage, harmonizer))
-    manifests = pipeline.publish_products(storage, pipeline.account(storage))
-    return root, outcomes, manifests, gate_reports.data_docs(storage, "run1")
+def baseline(published_store, tmp_path_factory):
+    """Every source gated, every product gated and published, and the run's Data Docs built (this
+    module's copy of the shared store): (root, outcomes, manifests, Data Docs)."""
+    store = published_store.copy(tmp_path_factory.mktemp("baseline") / "store")
+    return store.root, store.outcomes, store.manifests, store.docs
 
 
 def copy_of(baseline, tmp_path) -> Path:
@@ -223,9 +217,7 @@ def corrected_gfw(tmp_path):
 
 
 def ercan(*args, root: Path, prefect_home: Path):
-    env = {**os.environ, "PREFECT_HOME": str(prefect_home), "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-           "COLUMNS": "250"}
-    env.pop("PREFECT_API_URL", None)
+    env = prefect_env(prefect_home)
     return subprocess.run([ERCAN, *args, "--storage", str(root)], capture_output=True, text=True, env=env, timeout=600)
 
 
@@ -307,8 +299,7 @@ def test_quality_tells_why_and_sources_lists_the_reason(corrupted_run):
 def artifacts(corrupted_run) -> dict[str, dict]:
     """The Prefect artifacts of the corrupted run, read back through the Prefect client: {key: artifact}."""
     _, prefect_home, _ = corrupted_run
-    env = {**os.environ, "PREFECT_HOME": str(prefect_home), "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}
-    env.pop("PREFECT_API_URL", None)
+    env = prefect_env(prefect_home)
     read = ("import json\nfrom prefect import get_client\n"
             "with get_client(sync_client=True) as client:\n"
             "    print(json.dumps([a.model_dump(mode='json') for a in client.read_artifacts()]))\n")

@@ -24,6 +24,7 @@ from ercan import pipeline, sources, state
 from ercan.catalog.build import entry_name
 from ercan.publish import PRODUCTS, versions
 from ercan.storage import TEMPORARY, Storage
+from conftest import prefect_env as ephemeral_env
 
 pytestmark = pytest.mark.slow
 ERCAN = str(Path(sys.executable).with_name("ercan"))
@@ -93,11 +94,7 @@ def free_port() -> int:
 def prefect_env(tmp_path: Path) -> dict:
     """Prefect's ephemeral mode with a PREFECT_HOME of this test's own (shared by its processes, as
     by two runs of one user on one machine)."""
-    env = {**os.environ, "PREFECT_HOME": str(tmp_path / "prefect"), "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-           "COLUMNS": "250"}
-    for name in ("PREFECT_API_URL", "ERCAN_STORAGE", "ERCAN_DASK", "ERCAN_CRASH_AT", "ERCAN_STOP_AT"):
-        env.pop(name, None)
-    return env
+    return ephemeral_env(tmp_path / "prefect", unset=("ERCAN_STORAGE", "ERCAN_DASK", "ERCAN_CRASH_AT", "ERCAN_STOP_AT"))
 
 
 def start(tmp_path: Path, name: str, *args: str, env: dict) -> subprocess.Popen:

@@ -3,13 +3,13 @@ here; credentials only from the environment, never written into the store."""
 
 from __future__ import annotations
 
-import os
 import socket
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from conftest import prefect_env
 
 pytestmark = pytest.mark.slow
 ERCAN = str(Path(sys.executable).with_name("ercan"))
@@ -25,11 +25,9 @@ def s3_env(tmp_path_factory):
         port = s.getsockname()[1]
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
-    env = {**os.environ, "AWS_ACCESS_KEY_ID": KEY, "AWS_SECRET_ACCESS_KEY": SECRET,
-           "AWS_ENDPOINT_URL": f"http://127.0.0.1:{port}", "AWS_DEFAULT_REGION": "us-east-1",
-           "PREFECT_HOME": str(tmp_path_factory.mktemp("prefect")), "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-           "ERCAN_STORAGE": "s3://ercan-nightly/programme", "COLUMNS": "250"}
-    env.pop("PREFECT_API_URL", None)
+    env = prefect_env(tmp_path_factory.mktemp("prefect"), AWS_ACCESS_KEY_ID=KEY, AWS_SECRET_ACCESS_KEY=SECRET,
+                      AWS_ENDPOINT_URL=f"http://127.0.0.1:{port}", AWS_DEFAULT_REGION="us-east-1",
+                      ERCAN_STORAGE="s3://ercan-nightly/programme")
     import boto3
     boto3.client("s3", endpoint_url=env["AWS_ENDPOINT_URL"], aws_access_key_id=KEY, aws_secret_access_key=SECRET,
                  region_name="us-east-1").create_bucket(Bucket="ercan-nightly")

@@ -5,7 +5,6 @@ written where it could be evaluated. What each test proves is listed in docs/sec
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
 import sys
@@ -17,6 +16,7 @@ import pytest
 
 from ercan import report
 from ercan.sources import PROJECT_ROOT, SAMPLE_DATA
+from conftest import prefect_env
 
 ERCAN = str(Path(sys.executable).with_name("ercan"))
 CRF = SAMPLE_DATA / "crf_austria" / "ipcc_crf_austria_2017.csv"
@@ -135,9 +135,7 @@ def test_credentials_never_reach_the_store_the_output_or_prefects_logs(tmp_path)
     store: neither value appears in its output, in any file of the store (catalog, manifests, state,
     snapshot metadata) nor in Prefect's home (its database holds the run's logs)."""
     prefect_home, store = tmp_path / "prefect", tmp_path / "store"
-    env = {**os.environ, "AWS_ACCESS_KEY_ID": KEY_ID, "AWS_SECRET_ACCESS_KEY": SECRET,
-           "PREFECT_HOME": str(prefect_home), "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "COLUMNS": "250"}
-    env.pop("PREFECT_API_URL", None)
+    env = prefect_env(prefect_home, AWS_ACCESS_KEY_ID=KEY_ID, AWS_SECRET_ACCESS_KEY=SECRET)
     outputs = [
         ercan("ingest", "crf_austria", str(CRF), "--storage", str(store), env=env),
         run := ercan("run", "--source", "crf_austria", "--storage", str(store), env=env),
