@@ -1,7 +1,7 @@
 """Every dataset of the shared data folder is read by a source (or, for a vocabulary, a crosswalk),
 as docs/sources.md declares. A source need not come from the shared folder: its data may come
 from anywhere (its SOURCE.txt says where), so nothing here lists the sources. (That `ercan sources` lists every registered source is checked on a
-real run by tests/test_pipeline.py::test_sources_and_versions_commands.)"""
+real run by tests/test_cli.py::test_sources_and_versions_commands.)"""
 
 import os
 import re
