@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import atexit
+import fcntl
 import functools
 import hashlib
 import os
+import pickle
 import shutil
 import subprocess
 import sys
@@ -124,12 +126,25 @@ class PublishedStore:
 
 @pytest.fixture(scope="session")
 def published_store(tmp_path_factory) -> PublishedStore:
-    """The shipped data through the plain pipeline functions once per test process (about a minute),
-    shared by the modules that start from a published store."""
+    """The shipped data through the plain pipeline functions (about a minute), once per test run: the
+    first pytest-xdist worker to need it builds it under a file lock in the run's shared temporary folder,
+    the other loads what it built; shared by the modules that start from a published store."""
+    shared = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):  # each worker's base is <run>/popen-gwN
+        shared = shared.parent
+    built = shared / "published-store.pickle"
+    with open(shared / "published-store.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes, also if the build fails
+        if not built.exists():
+            store = _publish_every_source(shared / "published-store" / "ercan-data")
+            built.write_bytes(pickle.dumps(store))
+        return pickle.loads(built.read_bytes())
+
+
+def _publish_every_source(root: Path) -> PublishedStore:
     from ercan import gate_reports, pipeline, sources
     from ercan.storage import Storage
 
-    root = tmp_path_factory.mktemp("published") / "ercan-data"
     storage = Storage(str(root))
     outcomes = []
     for harmonizer in sources.registry().values():
@@ -138,3 +153,11 @@ def published_store(tmp_path_factory) -> PublishedStore:
     # under the inputs' key, as the flow publishes (without its accounting cache entry: a Prefect task's)
     manifests = pipeline.publish_products(storage, pipeline.account(storage), inputs_key=pipeline.products_key(storage))
     return PublishedStore(root, outcomes, manifests, gate_reports.data_docs(storage, "run1"))
+
+
+def pytest_collection_modifyitems(items):
+    """The files with slow (end-to-end) tests first, the quick files after them: pytest-xdist's loadfile
+    hands out files in this order, so the long ones start early and the quick ones fill both workers at
+    the end, instead of one worker finishing a long file alone."""
+    slow_files = {item.path for item in items if item.get_closest_marker("slow")}
+    items.sort(key=lambda item: item.path not in slow_files)  # stable: the order within each kind stays

@@ -35,8 +35,13 @@ def s3_env(tmp_path_factory):
     server.stop()
 
 
+# Three sources of different kinds (workbooks with regional rows, a subnational CSV, a CRF workbook):
+# every stage and kind of store file on S3, at a third of a run of all sources.
+ON_S3 = ["--source", "fra2020", "--source", "gfw_usa", "--source", "crf_austria"]
+
+
 def test_full_run_on_s3_and_the_catalog_loads_from_s3_in_a_fresh_process(s3_env):
-    run = subprocess.run([ERCAN, "run"], env=s3_env, capture_output=True, text=True, timeout=600)
+    run = subprocess.run([ERCAN, "run", *ON_S3], env=s3_env, capture_output=True, text=True, timeout=600)
     assert run.returncode == 0, run.stdout + run.stderr
     assert "published carbon_stocks" in run.stdout
     docs = run.stdout.split("quality report (GX Data Docs): ")[1].split()[0]
@@ -64,7 +69,7 @@ print("report" if fs.cat_file(report).startswith(b"<!DOCTYPE html>") else "no re
     assert check.stdout.splitlines()[2] == "docs"
     assert check.stdout.splitlines()[3] == "report"  # written through the store, linked from the catalog
 
-    again = subprocess.run([ERCAN, "run"], env=s3_env, capture_output=True, text=True, timeout=600)
+    again = subprocess.run([ERCAN, "run", *ON_S3], env=s3_env, capture_output=True, text=True, timeout=600)
     assert again.returncode == 0 and "nothing new published" in again.stdout
     versions = subprocess.run([ERCAN, "versions", "carbon_stocks"], env=s3_env, capture_output=True, text=True)
     assert versions.returncode == 0 and versions.stdout.count("carbon_stocks") >= 1
