@@ -34,7 +34,9 @@ def read_csv(raw, **kwargs) -> pd.DataFrame:
             frame = pd.read_csv(f, dtype=str, keep_default_na=False, encoding="utf-8-sig", index_col=False, **kwargs)
     except UnicodeDecodeError as e:
         raise SourceError(
-            f"is not UTF-8 text (byte {e.start})", file=raw.name, hint="Re-save the file as UTF-8 and ingest it again."
+            f"is not UTF-8 text (byte {e.start})", file=raw.name,
+            hint="Ingest the publisher's UTF-8 file (`ercan ingest`), or read this one through a declaration that "
+                 "names its encoding (inputs.<role>.read.encoding).",
         ) from None
     except (pd.errors.ParserError, pd.errors.EmptyDataError) as e:
         raise SourceError(f"cannot be read as CSV: {e}", file=raw.name) from None
@@ -47,16 +49,6 @@ def read_csv(raw, **kwargs) -> pd.DataFrame:
 # An .xlsx is a zip; the shipped FRA workbooks expand to ~5 MB. Far above any real workbook, far
 # below what a 2-core, few-GB machine can hold while openpyxl reads it.
 MAX_XLSX_EXPANDED_BYTES = 256 * 2**20
-
-
-def open_workbook(raw, *, hint: str):
-    """A raw .xlsx opened with openpyxl (read-only, cached formula values), after the checks of
-    `checked_xlsx`."""
-    data = checked_xlsx(raw, hint=hint)
-    try:
-        return openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except (zipfile.BadZipFile, zlib.error, KeyError, OSError, ValueError) as e:
-        raise SourceError(f"is not a readable .xlsx workbook ({e})", file=raw.name, hint=hint) from None
 
 
 def checked_xlsx(raw, *, hint: str) -> bytes:
@@ -107,7 +99,8 @@ def _check_field_counts(raw) -> None:
                     problem,
                     file=raw.name,
                     row=row,
-                    hint="Fix the line: quote a cell that has a ',', restore a missing field, drop a blank line.",
+                    hint="The raw file stays as ingested: ingest a complete file from the publisher (`ercan ingest`), or declare "
+                    "how to read this one (quoting, blank lines) in the source's declaration.",
                 )
         except (UnicodeDecodeError, csv.Error):
             return  # read_csv reports these with its own message
@@ -163,7 +156,7 @@ def read_sheets(
             raise SourceError(
                 f"sheet {name!r} is missing{did_you_mean(name, values.sheetnames)}",
                 file=raw.name,
-                hint="The workbook layout changed: fix the workbook or the harmonizer's sheet names.",
+                hint="The workbook layout changed: update the harmonizer's sheet names, or ingest the publisher's workbook again.",
             )
         cell_formulas = {
             (number, column): cell
@@ -192,7 +185,7 @@ def require_columns(df: pd.DataFrame | pa.Table, required: Iterable[str], *, fil
                 file=file,
                 sheet=sheet,
                 row=1,
-                hint="The source layout changed: fix the file or update the harmonizer's column mapping.",
+                hint="The source layout changed: update the harmonizer's column mapping, or ingest the publisher's file again.",
             )
 
 
@@ -215,7 +208,8 @@ def parse_numbers(
             sheet=sheet,
             row=first_row + position,
             column=column,
-            hint="Fix the cell (plain digits, '.' as decimal separator) or leave it empty if unknown.",
+            hint="Declare how the column is written (digit grouping, decimal separator, annotations) in the source's "
+            "declaration, or ingest a corrected file from the publisher (`ercan ingest`).",
         )
     numbers = pd.to_numeric(text.where(~empty), errors="raise").astype("float64")
     overflow = np.isinf(numbers.to_numpy())  # e.g. '1e400' or 400 digits: past float64's ~1.8e308
@@ -230,20 +224,6 @@ def parse_numbers(
             hint="The cell is damaged (a unit or exponent error); fix it or leave it empty if unknown.",
         )
     return numbers
-
-
-def parse_years(
-    cells: pd.Series, *, file: str, column: str, first_row: int = 2, hint: str = "Every row needs a whole-number year."
-) -> pd.Series:
-    """Whole-number years as int64; an empty or fractional cell is an error naming its row."""
-    numbers = parse_numbers(cells, file=file, column=column, first_row=first_row)
-    bad = numbers.isna() | (numbers != numbers.round())
-    if bad.any():
-        position = int(np.flatnonzero(bad.to_numpy())[0])
-        raise SourceError(
-            f"{cells.iloc[position]!r} is not a year", file=file, row=first_row + position, column=column, hint=hint
-        )
-    return numbers.astype("int64")
 
 
 def require_unique(
@@ -298,14 +278,6 @@ def map_codes(
             hint=f"Add it to the harmonizer's {what} mapping after checking what it is.",
         )
     return mapped
-
-
-def input_file(files: Mapping, role: str, *, what: str = "the file"):
-    """The raw file of one input role (harmonizers called outside the pipeline, e.g. by a steward's
-    script or a test, may lack one; the pipeline itself checks every declared role first)."""
-    if role not in files:
-        raise SourceError(f"no file for role {role!r}", hint=f"Ingest {what} for role {role!r}.")
-    return files[role]
 
 
 def finish(df: pd.DataFrame | pa.Table, source_id: str, columns: tuple[str, ...] = schema.OBSERVATION_COLUMNS) -> pa.Table:

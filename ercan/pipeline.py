@@ -144,7 +144,8 @@ def gate(storage: Storage, harmonizer: Harmonizer, *, force: bool = False, from_
         names = ", ".join(repr(f.name) for f in files.values())
         reason = (
             f"source {source_id!r}, file(s) {names}: the harmonizer failed with {type(e).__name__}: {e}. "
-            "The input probably changed shape; compare it with the sample in sample_data/ and fix the file or the harmonizer."
+            "The input probably changed shape: compare it with the sample in sample_data/, then update the source's "
+            "declaration or harmonizer, or ingest the publisher's file again (`ercan ingest`)."
         )
         return _quarantine(storage, source_id, key, reason, shas, _unreadable(storage, source_id, key, reason))
     # One dictionary per text column: the gate's reductions compare codes, and accounting groups by them.
