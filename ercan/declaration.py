@@ -853,21 +853,34 @@ class DeclaredSource:
                               hint=declared_hint("unit", role) + " (under `set` or a values block).")
         unknown = sorted(set(long[measure].dropna()) - set(units))
         if unknown:
-            raise SourceError(f"unknown {measure} {unknown[0]!r}{did_you_mean(unknown[0], units)}", file=file,
+            raise SourceError(f"unknown {measure}{'s' if len(unknown) > 1 else ''} "
+                              + _listed([f"{v!r}{did_you_mean(v, units)}" for v in unknown]), file=file,
                               hint=f"Use a {measure} of the field registry (ercan/schema.py) in the declaration.")
         target = long[measure].map(units)
         values = long["value"].to_numpy(copy=True)
+        failed = []  # (the error, its first row): every unit that does not convert is named, not the first
         for (source_unit, canonical), rows in long.groupby([long["unit"], target]).groups.items():
             at = long.index.get_indexer(rows)
             try:
                 values[at] = convert(values[at], source_unit, canonical)
             except SourceError as e:
-                if unit_column is not None:  # the file's own unit text, not a declared unit: the fix is a mapping
-                    e.hint = (f"If the text is a unit written otherwise, map it under inputs.{role}.columns."
-                              f"{unit_column}.map (a unit ercan does not know yet is defined in ercan/units.txt).")
-                raise e.located(file=file, row=int(long[LINE].iloc[at[0]]),
-                                column=unit_column or long["_column"].iloc[at[0]]) from None
+                failed.append((e, at[0]))
+        if failed:
+            failed.sort(key=lambda f: f[1])  # in the file's order
+            e, first = failed[0]
+            if len(failed) > 1:
+                e = SourceError(_listed([f"{e.what} (line {int(long[LINE].iloc[at])})" for e, at in failed]), hint=e.hint)
+            if unit_column is not None:  # the file's own unit text, not a declared unit: the fix is a mapping
+                e.hint = (f"If the text is a unit written otherwise, map it under inputs.{role}.columns."
+                          f"{unit_column}.map (a unit ercan does not know yet is defined in ercan/units.txt).")
+            raise e.located(file=file, row=int(long[LINE].iloc[first]),
+                            column=unit_column or long["_column"].iloc[first]) from None
         return long.assign(value=values, unit=target)
+
+
+def _listed(items: list[str], limit: int = 10) -> str:
+    """Up to `limit` of the items, then how many more."""
+    return "; ".join(items[:limit]) + (f"; and {len(items) - limit} more" if len(items) > limit else "")
 
 
 def _head(raw):

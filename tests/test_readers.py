@@ -555,6 +555,26 @@ def test_a_unit_column_error_names_the_cell_of_the_unit_and_its_mapping(tmp_path
     assert "inputs.table.columns.unit.map" in e.value.hint
 
 
+def test_every_unit_that_does_not_convert_is_named_with_its_line(tmp_path):
+    """Two bad unit texts (made up here) and a good one: both bad ones named, in the file's order, each
+    with its first line; the error's place is the first."""
+    text = "year,value,unit\n2000,2,ha\n2001,3,t C\n2002,4,acres of wood\n2003,5,t C\n"
+    source, files = _declared_source(tmp_path, _UNIT_COLUMN, text)
+    with pytest.raises(SourceError) as e:
+        source.harmonize(files)
+    assert str(e.value).startswith("file 'table.csv', row 3, column 'unit': unit 't C' cannot be converted to 'ha'")
+    assert "(line 3); unknown unit 'acres of wood'" in str(e.value) and "(line 4)" in str(e.value)
+    assert "inputs.table.columns.unit.map" in e.value.hint
+
+
+def test_every_unknown_variable_is_named(tmp_path):
+    declaration = _UNIT_COLUMN.replace("variable: area, ", "").replace("      unit: {to: unit}\n",
+                                                                        "      unit: {to: unit}\n      what: {to: variable}\n")
+    source, files = _declared_source(tmp_path, declaration, "year,value,unit,what\n2000,2,ha,areaa\n2001,3,ha,forest_areas\n")
+    with pytest.raises(SourceError, match=r"unknown variables 'areaa' \(did you mean 'area'\?\); 'forest_areas'"):
+        source.harmonize(files)
+
+
 
 # --- rules on rows (ercan/row_rules.py): `keep`, `repeats`, `read.value_annotation`, `totals` -----
 # Every file and source folder below is built here, in the test.
