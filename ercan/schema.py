@@ -105,6 +105,50 @@ FLAGS = ("reported", "estimated", "gap_filled", "interpolated", "derived", "impu
 
 
 @dataclass(frozen=True)
+class Relation:
+    """Values of one kind that cannot exceed values of another in a source's rows: each row that
+    `lesser` selects (column -> the values it may hold) is compared with the rows `greater` selects that
+    share its `on` columns (with `parent`: whose area_code is the lesser row's parent_code; with
+    `greatest`: the largest of them, whatever their year). Checked in the schema suite as a critical
+    expectation, on a frame of the pairs named `lesser_name` and `greater_name` (ercan/relations.py)."""
+
+    name: str
+    lesser: dict[str, tuple]
+    greater: dict[str, tuple]
+    on: tuple[str, ...]
+    lesser_name: str
+    greater_name: str
+    why: str
+    parent: bool = False
+    greatest: bool = False
+
+
+_PARTS_OF_TOTAL = ("agb", "bgb", "dead_wood", "litter", "soil", "biomass")
+_STOCKS = ("carbon_stock", "carbon_density", "biomass_density")  # per pool, none negative
+_PERIOD = ("year", "year_start", "year_end")
+# The additive quantities that cannot be negative (their bound starts at 0): a part of an area holds
+# no more of them than the area.
+NONNEGATIVE_ADDITIVE = tuple(v for v in ADDITIVE_VARIABLES if VARIABLE_BOUNDS[v][0] >= 0)
+RELATIONS: dict[str, Relation] = {r.name: r for r in (
+    Relation("loss_within_extent", {"variable": ("tree_cover_loss",)}, {"variable": ("tree_cover_extent",)},
+             ("source", "area_code", "land_category", "category"), "tree_cover_loss", "largest_tree_cover_extent",
+             "an area cannot lose more tree cover in a year than the largest tree cover extent its source reports "
+             "for it (loss is measured within that extent)", greatest=True),
+    Relation("pool_within_total", {"variable": _STOCKS, "pool": _PARTS_OF_TOTAL}, {"variable": _STOCKS, "pool": ("total",)},
+             ("source", "area_code", *_PERIOD, "land_category", "category", "variable"), "pool_value", "total_pool",
+             "a carbon pool cannot hold more than the total of all pools of the same area, year and land"),
+    Relation("part_within_biomass", {"variable": _STOCKS, "pool": ("agb", "bgb")}, {"variable": _STOCKS, "pool": ("biomass",)},
+             ("source", "area_code", *_PERIOD, "land_category", "category", "variable"), "agb_or_bgb", "biomass_pool",
+             "above- or below-ground biomass cannot exceed the biomass of the same area, year and land (their sum)"),
+    Relation("subnational_within_country", {"area_level": ("subnational",), "variable": NONNEGATIVE_ADDITIVE},
+             {"area_level": ("national",), "variable": NONNEGATIVE_ADDITIVE},
+             ("source", *_PERIOD, "land_category", "category", "variable", "pool"), "subnational_value", "country_value",
+             "a subnational unit cannot hold more of an area, a stock or a flow that cannot be negative than its "
+             "country (the same source, year, land and variable)", parent=True),
+)}
+
+
+@dataclass(frozen=True)
 class Field:
     name: str
     type: pa.DataType
@@ -378,7 +422,19 @@ def render_data_dictionary(products) -> str:
               "| variable | unit | possible range | why |", "|---|---|---|---|"]
     lines += [f"| `{variable}` | `{unit}` | {VARIABLE_BOUNDS[variable][0]:g} … {VARIABLE_BOUNDS[variable][1]:g} | "
               f"{VARIABLE_BOUNDS[variable][2]} |" for variable, unit in VARIABLE_UNITS.items()]
+    lines += ["", "## Values that cannot exceed others", "",
+              "Within one source's rows, each row of the first kind is at most the value of the second it is "
+              "compared with (the schema suite checks each, critical; `RELATIONS` in `ercan/schema.py`).", "",
+              "| relation | at most | rows | compared with | on | why |", "|---|---|---|---|---|---|"]
+    lines += [f"| `{r.name}` | `{r.lesser_name}` ≤ `{r.greater_name}` | {_selection(r.lesser)} | {_selection(r.greater)}"
+              f"{' (the largest, any year)' if r.greatest else ''} | "
+              f"{'its parent area, ' if r.parent else ''}{', '.join(f'`{c}`' for c in r.on)} | {r.why} |"
+              for r in RELATIONS.values()]
     lines += ["", "## Reference parameters and their units", "", "| parameter | unit |", "|---|---|"]
     lines += [f"| `{parameter}` | `{unit}` |" for parameter, unit in REFERENCE_PARAMETERS.items()]
     lines += ["", "## Observation key", "", "One value per " + ", ".join(f"`{c}`" for c in OBSERVATION_KEY) + ".", ""]
     return "\n".join(lines)
+
+
+def _selection(where: dict[str, tuple]) -> str:
+    return "; ".join(f"{column} {', '.join(f'`{v}`' for v in values)}" for column, values in where.items())

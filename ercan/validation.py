@@ -29,7 +29,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ercan import failure_words, schema
+from ercan import failure_words, relations, schema
 from ercan.errors import ConfigError
 from ercan.failure_words import Row
 from ercan.publish import PRODUCTS
@@ -139,7 +139,19 @@ def registry_suite(name: str, columns, key, generated_from: str) -> dict:
     for e in bounds:
         e["severity"] = "critical"
         e["meta"] = {"generated_from": "ercan/schema.py VARIABLE_BOUNDS", "why": e.pop("why")}
-    return {"name": name, "expectations": expectations + bounds, "meta": {"generated_from": generated_from}}
+    related = [_relation(r) for r in schema.RELATIONS.values()] if tuple(columns) == schema.OBSERVATION_COLUMNS else []
+    return {"name": name, "expectations": expectations + bounds + related, "meta": {"generated_from": generated_from}}
+
+
+def _relation(relation: schema.Relation) -> dict:
+    """A relation of the registry (schema.RELATIONS) as a critical expectation on the frame of the values
+    it pairs (ercan/relations.py): `meta.relation` tells `validate` to evaluate it on that frame."""
+    return {
+        "type": "expect_column_pair_values_a_to_be_greater_than_b",
+        "kwargs": {"column_A": relation.greater_name, "column_B": relation.lesser_name, "or_equal": True},
+        "severity": "critical",
+        "meta": {"generated_from": "ercan/schema.py RELATIONS", "relation": relation.name, "why": relation.why},
+    }
 
 
 def _variable_bounds(variable: str, low: float, high: float, why: str) -> dict:
@@ -376,6 +388,9 @@ def _validate(table: pa.Table, suites: list[dict], name: str, parameters: dict |
         for suite in suites
         for position, e in enumerate(suite["expectations"])
     ]
+    # A relation's expectation is on the pairs of values it compares, not on the rows (ercan/relations.py)
+    related = [e for e in expectations if "relation" in e["meta"]]
+    expectations = [e for e in expectations if "relation" not in e["meta"]]
     large = table.num_rows > VALIDATION_BATCH_ROWS
     if large:  # one dictionary per column the reductions read: codes compare across chunks
         table = unified(table, [c for e in expectations if value_wise(e) and _reducible(e) for c in _frame_of(e, table)[0]])
@@ -399,6 +414,9 @@ def _validate(table: pa.Table, suites: list[dict], name: str, parameters: dict |
         pairs = _PairRows.of(table, *columns)
         runs.append(_run(context, batch, f"{name}.pairs{i}", [expectation], [pairs.frame], table.num_rows,
                          parameters, pairs))
+    for i, expectation in enumerate(related):
+        frame = relations.pairs(table, schema.RELATIONS[expectation["meta"]["relation"]])
+        runs.append(_run(context, batch, f"{name}.relation{i}", [expectation], [frame], table.num_rows, parameters))
     rank = {suite["name"]: i for i, suite in enumerate(suites)}
     outcomes = sorted((o for run_outcomes, _ in runs for o in run_outcomes), key=lambda o: (rank[o.suite], o.position))
     parts = [gx_result for _, gx_result in runs if gx_result]
