@@ -1,6 +1,7 @@
-"""The pairs of values a relation of the field registry compares (`schema.RELATIONS`): loss within
-extent, a pool within the total, a subnational unit within its country. Plain Arrow and pandas; the
-schema suite's expectation on each frame is evaluated by GX (ercan/validation.py)."""
+"""The pairs of values a relation of the field registry compares (`schema.RELATIONS`: loss within
+extent, a pool within the total, a subnational unit within its country), and each aggregate a source
+reports beside the sum of its members (`members_to_aggregates`, schema.MEMBERS_FACTOR). Plain Arrow and
+pandas; the schema suite's expectations on these frames are evaluated by GX (ercan/validation.py)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ercan.schema import Relation
+from ercan.schema import ADDITIVE_VARIABLES, Relation
 
 POSITION = "_position"
 
@@ -48,3 +49,31 @@ def _selected(table: pa.Table, where: dict[str, tuple], keys: list[str]) -> pd.D
 
 def _text(column):
     return column.cast(pa.string()) if pa.types.is_dictionary(column.type) else column
+
+
+MEMBERS_TO_AGGREGATE = "members_to_aggregate"
+
+
+def members_to_aggregates(table: pa.Table) -> pd.DataFrame:
+    """Each aggregate the rows report beside the bottom-up sum of the same rows' members, as the
+    reconciliation product computes them (ercan/accounting/reconcile.py): the sum over the aggregate
+    (`members_to_aggregate`) and the members' `coverage`, indexed by the aggregate row's position."""
+    from ercan.accounting.hierarchy import Hierarchy
+    from ercan.accounting.reconcile import reconcile_aggregates
+
+    empty = pd.DataFrame({MEMBERS_TO_AGGREGATE: pd.Series(dtype="float64"), "coverage": pd.Series(dtype="object")})
+    parents = pc.unique(_text(table["parent_code"])).drop_null()
+    additive = pc.is_in(_text(table["variable"]), value_set=pa.array(ADDITIVE_VARIABLES, pa.string()))
+    # only the additive rows, and only when one of them is another row's parent (no aggregate: nothing to sum)
+    if not pc.any(pc.and_(additive, pc.is_in(_text(table["area_code"]), value_set=parents))).as_py():
+        return empty
+    positions = pc.indices_nonzero(pc.fill_null(additive, False))
+    rows = table.take(positions)
+    rows = pa.table({**{name: _text(rows[name]) for name in rows.column_names}, POSITION: positions}).to_pandas()
+    found = reconcile_aggregates(rows, Hierarchy(rows))
+    found = found[found["reported_value"] != 0] if len(found) else found
+    if not len(found):
+        return empty
+    return pd.DataFrame({MEMBERS_TO_AGGREGATE: (found["bottom_up_value"] / found["reported_value"]).to_numpy(),
+                         "coverage": found["coverage"].to_numpy()},
+                        index=found[POSITION].to_numpy()).sort_index(kind="stable")

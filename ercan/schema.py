@@ -148,6 +148,16 @@ RELATIONS: dict[str, Relation] = {r.name: r for r in (
 )}
 
 
+# How far the sum of a source's members may be from the aggregate the source reports for them before
+# the source is quarantined: orders of magnitude (a unit or a typo), far beyond the reconciliation's
+# 0.1 % tolerance (ercan/accounting/reconcile.py), whose findings are for the steward and gate nothing.
+# Below the aggregate only where every member reported: a partial sum is expected to fall short.
+MEMBERS_FACTOR = 10.0
+MEMBERS_WHY = ("the sum of a source's members (its states, countries, regions) is within 10x of the aggregate it "
+               "reports for them: beyond that a member or the aggregate is off by orders of magnitude (a unit or a "
+               "typo); smaller differences are reconciliation findings, not errors")
+
+
 @dataclass(frozen=True)
 class Field:
     name: str
@@ -430,6 +440,8 @@ def render_data_dictionary(products) -> str:
               f"{' (the largest, any year)' if r.greatest else ''} | "
               f"{'its parent area, ' if r.parent else ''}{', '.join(f'`{c}`' for c in r.on)} | {r.why} |"
               for r in RELATIONS.values()]
+    lines += ["", f"And the sum of a source's members is within {MEMBERS_FACTOR:g}x of each aggregate it reports for "
+              "them, below it only where every member reported (`MEMBERS_FACTOR`): " + MEMBERS_WHY + "."]
     lines += ["", "## Reference parameters and their units", "", "| parameter | unit |", "|---|---|"]
     lines += [f"| `{parameter}` | `{unit}` |" for parameter, unit in REFERENCE_PARAMETERS.items()]
     lines += ["", "## Observation key", "", "One value per " + ", ".join(f"`{c}`" for c in OBSERVATION_KEY) + ".", ""]

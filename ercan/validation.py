@@ -139,8 +139,24 @@ def registry_suite(name: str, columns, key, generated_from: str) -> dict:
     for e in bounds:
         e["severity"] = "critical"
         e["meta"] = {"generated_from": "ercan/schema.py VARIABLE_BOUNDS", "why": e.pop("why")}
-    related = [_relation(r) for r in schema.RELATIONS.values()] if tuple(columns) == schema.OBSERVATION_COLUMNS else []
+    related = [*(_relation(r) for r in schema.RELATIONS.values()), *_members_within_factor()] \
+        if tuple(columns) == schema.OBSERVATION_COLUMNS else []
     return {"name": name, "expectations": expectations + bounds + related, "meta": {"generated_from": generated_from}}
+
+
+def _members_within_factor() -> list[dict]:
+    """The sum of a source's members within schema.MEMBERS_FACTOR of the aggregate it reports (below it
+    only where every member reported), on the frame of ratios ercan/relations.py forms."""
+    factor, column = schema.MEMBERS_FACTOR, relations.MEMBERS_TO_AGGREGATE
+    meta = {"generated_from": "ercan/schema.py MEMBERS_FACTOR", "relation": column, "why": schema.MEMBERS_WHY}
+    complete = {"column": {"name": "coverage"}, "operator": "==", "parameter": "complete", "type": "comparison"}
+    return [
+        {"type": "expect_column_values_to_be_between", "kwargs": {"column": column, "max_value": factor},
+         "severity": "critical", "meta": meta},
+        {"type": "expect_column_values_to_be_between",
+         "kwargs": {"column": column, "min_value": 1 / factor, "row_condition": complete},
+         "severity": "critical", "meta": meta},
+    ]
 
 
 def _relation(relation: schema.Relation) -> dict:
@@ -414,8 +430,13 @@ def _validate(table: pa.Table, suites: list[dict], name: str, parameters: dict |
         pairs = _PairRows.of(table, *columns)
         runs.append(_run(context, batch, f"{name}.pairs{i}", [expectation], [pairs.frame], table.num_rows,
                          parameters, pairs))
+    frames: dict[str, pd.DataFrame] = {}  # each relation's frame once, for all its expectations
     for i, expectation in enumerate(related):
-        frame = relations.pairs(table, schema.RELATIONS[expectation["meta"]["relation"]])
+        relation = expectation["meta"]["relation"]
+        if relation not in frames:
+            frames[relation] = relations.members_to_aggregates(table) if relation == relations.MEMBERS_TO_AGGREGATE \
+                else relations.pairs(table, schema.RELATIONS[relation])
+        frame = frames[relation]
         runs.append(_run(context, batch, f"{name}.relation{i}", [expectation], [frame], table.num_rows, parameters))
     rank = {suite["name"]: i for i, suite in enumerate(suites)}
     outcomes = sorted((o for run_outcomes, _ in runs for o in run_outcomes), key=lambda o: (rank[o.suite], o.position))

@@ -1,10 +1,12 @@
 """Values that cannot exceed others (schema.RELATIONS: loss within extent, a pool within the total,
-biomass parts within biomass, a subnational unit within its country), generated into the schema suite
-as critical expectations and evaluated by GX on the pairs ercan/relations.py forms. The damaged values
+biomass parts within biomass, a subnational unit within its country) and members' sums within
+schema.MEMBERS_FACTOR of the aggregate their source reports, generated into the schema suite as critical
+expectations and evaluated by GX on the frames ercan/relations.py forms. The damaged values
 are set by the tests on the real harmonized rows or on a copy of a shipped file (said where)."""
 
 from __future__ import annotations
 
+import pandas as pd
 import pyarrow as pa
 import pytest
 from conftest import edited_copy, harmonize_sample, replace_line
@@ -21,7 +23,8 @@ def failed_relations(report) -> set[str]:
 
 
 def test_every_relation_is_a_critical_expectation_of_the_schema_suite_with_its_reason():
-    found = {e["meta"]["relation"]: e for e in load_suite(SCHEMA_SUITE)["expectations"] if "relation" in e["meta"]}
+    found = {e["meta"]["relation"]: e for e in load_suite(SCHEMA_SUITE)["expectations"]
+             if e["meta"].get("relation") in schema.RELATIONS}
     assert set(found) == set(schema.RELATIONS)
     for name, expectation in found.items():
         relation = schema.RELATIONS[name]
@@ -56,21 +59,27 @@ def test_the_pairs_of_the_real_gfw_rows():
 def _set(source: str, value, **where):
     """The source's real rows with the value of the one row matching `where` replaced by `value(old)`."""
     rows = harmonize_sample(source)
-    match = rows.index[(rows[list(where)] == list(where.values())).all(axis=1)]
+    held = [rows[c].isna() if v is None else rows[c] == v for c, v in where.items()]
+    match = rows.index[pd.concat(held, axis=1).all(axis=1)]
     assert len(match) == 1, where
     rows.loc[match[0], "value"] = value(rows.loc[match[0], "value"])  # set here: the damage under test
     return rows, match[0]
 
 
 @pytest.mark.parametrize("source, value, where, broken", [
-    # the country loses more tree cover in 2010 than it has (within the bound of any area rate)
-    ("gfw_usa", lambda v: 5e8, {"area_code": "USA", "variable": "tree_cover_loss", "year": 2010}, {"loss_within_extent"}),
+    # the country loses more tree cover in 2010 than it has (within the bound of any area rate), and
+    # 260x more than its states together
+    ("gfw_usa", lambda v: 5e8, {"area_code": "USA", "variable": "tree_cover_loss", "year": 2010},
+     {"loss_within_extent", "members_to_aggregate"}),
     # Alaska's tree cover extent twice the country's: its loss stays within it
     ("gfw_usa", lambda v: 2 * 2.793766e8, {"area_code": "US-AK", "variable": "tree_cover_extent"},
      {"subnational_within_country"}),
     # the damaged input that once went in silently: beyond the bound, the state's extent and the country's loss
     ("gfw_usa", lambda v: 1e308, {"area_code": "US-AL", "variable": "tree_cover_loss", "year": 2010},
-     {"loss_within_extent", "subnational_within_country"}),
+     {"loss_within_extent", "subnational_within_country", "members_to_aggregate"}),
+    # Germany's 2020 forest typed 1000x (1.1e10 ha: within the Earth's land), 100x its FRA subregion's
+    ("fra2020", lambda v: v * 1000, {"area_code": "DEU", "variable": "area", "year": 2020, "land_category": "forest_land",
+                                     "category": None}, {"members_to_aggregate"}),
     # China's soil carbon typed 10x: more than the total of its pools
     ("programme_figures", lambda v: v * 10, {"area_code": "CHN", "variable": "carbon_stock", "pool": "soil"},
      {"pool_within_total"}),
@@ -83,9 +92,14 @@ def test_a_value_beyond_its_relation_fails_the_schema_suite_naming_its_row(sourc
     report = validate(rows, [suite], source)
     assert failed_relations(report) == broken
     for outcome in report.critical_failures:
-        if suite["expectations"][outcome.position]["meta"].get("relation"):
+        relation = suite["expectations"][outcome.position]["meta"].get("relation")
+        if relation in schema.RELATIONS:  # the pair of the damaged row
             assert outcome.unexpected_rows == [at + 1] and outcome.unexpected_count == 1
             assert rows.loc[at, "value"] in outcome.unexpected_examples[0]
+        elif relation:  # the aggregates over the damaged row (the row itself where it is the aggregate)
+            aggregates = rows.loc[[r - 1 for r in outcome.unexpected_rows]]
+            assert outcome.unexpected_count >= 1 and set(aggregates.variable) == {rows.loc[at, "variable"]}
+            assert {rows.loc[at, "area_code"], rows.loc[at, "parent_code"]} & set(aggregates.area_code)
 
 
 def test_a_state_losing_more_than_its_extent_quarantines_gfw_naming_file_line_area_and_year(tmp_path):
@@ -104,5 +118,6 @@ def test_a_state_losing_more_than_its_extent_quarantines_gfw_naming_file_line_ar
     reason = state.load(storage, "gfw_usa")["reason"]
     for relation in ("loss_within_extent", "subnational_within_country"):
         assert schema.RELATIONS[relation].why in reason
+    assert schema.MEMBERS_WHY in reason  # the states together are 80x the country's 2001 loss
     assert "US-AL 2001 tree_cover_loss" in reason and name in reason and "line 2" in reason
     assert "100000000.0" in reason
