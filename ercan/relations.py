@@ -5,6 +5,7 @@ pandas; the schema suite's expectations on these frames are evaluated by GX (erc
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -47,6 +48,10 @@ def _selected(table: pa.Table, where: dict[str, tuple], keys: list[str]) -> pd.D
     return pa.table({**columns, POSITION: positions}).to_pandas()
 
 
+def _as_text(table: pa.Table) -> pd.DataFrame:
+    return pa.table({name: _text(table[name]) for name in table.column_names}).to_pandas()
+
+
 def _text(column):
     return column.cast(pa.string()) if pa.types.is_dictionary(column.type) else column
 
@@ -54,26 +59,41 @@ def _text(column):
 MEMBERS_TO_AGGREGATE = "members_to_aggregate"
 
 
-def members_to_aggregates(table: pa.Table) -> pd.DataFrame:
-    """Each aggregate the rows report beside the bottom-up sum of the same rows' members, as the
-    reconciliation product computes them (ercan/accounting/reconcile.py): the sum over the aggregate
-    (`members_to_aggregate`) and the members' `coverage`, indexed by the aggregate row's position."""
-    from ercan.accounting.hierarchy import Hierarchy
-    from ercan.accounting.reconcile import reconcile_aggregates
+# What a member's value shares with its aggregate's: all of the observation key but the area
+_SAME = ["source", "year", "year_start", "year_end", "land_category", "category", "variable", "pool"]
 
+
+def members_to_aggregates(table: pa.Table) -> pd.DataFrame:
+    """Each aggregate the rows report (a row of an additive variable whose area is other rows' parent)
+    beside the sum of its members' values of the same key: the sum over the aggregate
+    (`members_to_aggregate`), and the `coverage`, complete where every member the source has for that
+    parent reported, indexed by the aggregate row's position. Summed in Arrow: of a table of any size
+    only the sums and the aggregates' rows come to pandas."""
     empty = pd.DataFrame({MEMBERS_TO_AGGREGATE: pd.Series(dtype="float64"), "coverage": pd.Series(dtype="object")})
-    parents = pc.unique(_text(table["parent_code"])).drop_null()
-    additive = pc.is_in(_text(table["variable"]), value_set=pa.array(ADDITIVE_VARIABLES, pa.string()))
-    # only the additive rows, and only when one of them is another row's parent (no aggregate: nothing to sum)
-    if not pc.any(pc.and_(additive, pc.is_in(_text(table["area_code"]), value_set=parents))).as_py():
+    additive = pc.fill_null(pc.is_in(_text(table["variable"]), value_set=pa.array(ADDITIVE_VARIABLES, pa.string())), False)
+    members = table.filter(pc.and_(additive, pc.is_valid(table["parent_code"])))
+    if not members.num_rows:
         return empty
-    positions = pc.indices_nonzero(pc.fill_null(additive, False))
+    # grouped as they are (one dictionary per column: a gate's table has them already)
+    members = members.select(["parent_code", "area_code", *_SAME, "value"]).unify_dictionaries()
+    is_aggregate = pc.fill_null(pc.and_(additive, pc.is_in(_text(table["area_code"]),
+                                                           value_set=_text(pc.unique(members["parent_code"])))), False)
+    positions = pc.indices_nonzero(is_aggregate)
+    if not len(positions):
+        return empty
+    sums = _as_text(members.group_by(["parent_code", *_SAME], use_threads=False).aggregate(
+        [("value", "sum"), ("area_code", "count_distinct")]))
+    every = _as_text(members.group_by("parent_code").aggregate([("area_code", "count_distinct")]))
     rows = table.take(positions)
-    rows = pa.table({**{name: _text(rows[name]) for name in rows.column_names}, POSITION: positions}).to_pandas()
-    found = reconcile_aggregates(rows, Hierarchy(rows))
-    found = found[found["reported_value"] != 0] if len(found) else found
-    if not len(found):
+    aggregates = pa.table({**{name: _text(rows[name]) for name in ["area_code", *_SAME, "value"]},
+                           POSITION: positions}).to_pandas()
+    # (pandas matches a missing key with a missing key, as the members' sums were grouped)
+    joined = aggregates.merge(sums, left_on=["area_code", *_SAME], right_on=["parent_code", *_SAME]) \
+        .merge(every, on="parent_code", suffixes=("", "_of_parent"))
+    joined = joined[joined["value"] != 0]
+    if not len(joined):
         return empty
-    return pd.DataFrame({MEMBERS_TO_AGGREGATE: (found["bottom_up_value"] / found["reported_value"]).to_numpy(),
-                         "coverage": found["coverage"].to_numpy()},
-                        index=found[POSITION].to_numpy()).sort_index(kind="stable")
+    complete = joined["area_code_count_distinct"] == joined["area_code_count_distinct_of_parent"]
+    return pd.DataFrame({MEMBERS_TO_AGGREGATE: (joined["value_sum"] / joined["value"]).to_numpy(),
+                         "coverage": np.where(complete, "complete", "partial")},
+                        index=joined[POSITION].to_numpy()).sort_index(kind="stable")
