@@ -43,9 +43,7 @@ def _selected(table: pa.Table, where: dict[str, tuple], keys: list[str]) -> pd.D
         held = pc.is_in(_text(table[column]), value_set=pa.array(values, pa.string()))
         mask = held if mask is None else pc.and_(mask, held)
     positions = pc.indices_nonzero(pc.fill_null(mask, False))
-    rows = table.select([*keys, "value"]).take(positions)
-    columns = {name: _text(rows[name]) for name in rows.column_names}
-    return pa.table({**columns, POSITION: positions}).to_pandas()
+    return _as_text(table.select([*keys, "value"]).take(positions).append_column(POSITION, positions))
 
 
 def _as_text(table: pa.Table) -> pd.DataFrame:
@@ -84,9 +82,7 @@ def members_to_aggregates(table: pa.Table) -> pd.DataFrame:
     sums = _as_text(members.group_by(["parent_code", *_SAME], use_threads=False).aggregate(
         [("value", "sum"), ("area_code", "count_distinct")]))
     every = _as_text(members.group_by("parent_code").aggregate([("area_code", "count_distinct")]))
-    rows = table.take(positions)
-    aggregates = pa.table({**{name: _text(rows[name]) for name in ["area_code", *_SAME, "value"]},
-                           POSITION: positions}).to_pandas()
+    aggregates = _as_text(table.select(["area_code", *_SAME, "value"]).take(positions).append_column(POSITION, positions))
     # (pandas matches a missing key with a missing key, as the members' sums were grouped)
     joined = aggregates.merge(sums, left_on=["area_code", *_SAME], right_on=["parent_code", *_SAME]) \
         .merge(every, on="parent_code", suffixes=("", "_of_parent"))

@@ -430,14 +430,13 @@ def _validate(table: pa.Table, suites: list[dict], name: str, parameters: dict |
         pairs = _PairRows.of(table, *columns)
         runs.append(_run(context, batch, f"{name}.pairs{i}", [expectation], [pairs.frame], table.num_rows,
                          parameters, pairs))
-    frames: dict[str, pd.DataFrame] = {}  # each relation's frame once, for all its expectations
-    for i, expectation in enumerate(related):
-        relation = expectation["meta"]["relation"]
-        if relation not in frames:
-            frames[relation] = relations.members_to_aggregates(table) if relation == relations.MEMBERS_TO_AGGREGATE \
-                else relations.pairs(table, schema.RELATIONS[relation])
-        frame = frames[relation]
-        runs.append(_run(context, batch, f"{name}.relation{i}", [expectation], [frame], table.num_rows, parameters))
+    by_relation: dict[str, list[dict]] = {}  # each relation's frame once, in one GX run for all its expectations
+    for e in related:
+        by_relation.setdefault(e["meta"]["relation"], []).append(e)
+    for i, (relation, group) in enumerate(by_relation.items()):
+        frame = relations.members_to_aggregates(table) if relation == relations.MEMBERS_TO_AGGREGATE \
+            else relations.pairs(table, schema.RELATIONS[relation])
+        runs.append(_run(context, batch, f"{name}.relation{i}", group, [frame], table.num_rows, parameters))
     rank = {suite["name"]: i for i, suite in enumerate(suites)}
     outcomes = sorted((o for run_outcomes, _ in runs for o in run_outcomes), key=lambda o: (rank[o.suite], o.position))
     parts = [gx_result for _, gx_result in runs if gx_result]
