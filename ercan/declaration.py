@@ -869,7 +869,8 @@ class DeclaredSource:
             failed.sort(key=lambda f: f[1])  # in the file's order
             e, first = failed[0]
             if len(failed) > 1:
-                e = SourceError(_listed([f"{e.what} (line {int(long[LINE].iloc[at])})" for e, at in failed]), hint=e.hint)
+                e = SourceError(_listed([f"{error.what} (line {int(long[LINE].iloc[row])})" for error, row in failed]),
+                                hint=e.hint)
             if unit_column is not None:  # the file's own unit text, not a declared unit: the fix is a mapping
                 e.hint = (f"If the text is a unit written otherwise, map it under inputs.{role}.columns."
                           f"{unit_column}.map (a unit ercan does not know yet is defined in ercan/units.txt).")
